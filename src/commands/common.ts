@@ -1,0 +1,43 @@
+import ciInfo from 'ci-info';
+import { Reporter, type OutputMode } from '../output/reporter.js';
+
+export interface GlobalOptions {
+  config?: string;
+  ci?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** What a command hands back to the CLI entry: the exit code and, for --json, its document. */
+export interface CommandResult {
+  exitCode: number;
+  /** Merged into the JSON document printed with --json. */
+  json?: Record<string, unknown>;
+}
+
+export interface CommandIO {
+  cwd: string;
+  out: Reporter;
+  mode: OutputMode;
+  /** Prompts are allowed (a TTY, not --ci, not --json). */
+  interactive: boolean;
+}
+
+export function isCI(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (opts.ci) return true;
+  const v = env.CI;
+  if (v === undefined) return ciInfo.isCI;
+  return v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+export function outputMode(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = Boolean(process.stdout.isTTY)): OutputMode {
+  if (opts.json) return 'json';
+  if (isCI(opts, env) || !stdoutIsTTY) return 'ci';
+  return 'tty';
+}
+
+export function makeIO(opts: GlobalOptions, cwd = process.cwd()): CommandIO {
+  const mode = outputMode(opts);
+  const out = new Reporter({ mode, verbose: opts.verbose });
+  return { cwd, out, mode, interactive: mode === 'tty' && Boolean(process.stdin.isTTY) };
+}

@@ -1,0 +1,6 @@
+import { NotBuiltError } from '../errors.js';
+import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
+
+export async function initCommand(_opts: GlobalOptions, _io: CommandIO, _args: string[]): Promise<CommandResult> {
+  throw new NotBuiltError('zdd init is not built yet', { hint: 'see the open issues of the zdd project' });
+}

@@ -1,0 +1,113 @@
+/**
+ * The one source of truth for zdd's configuration: types are inferred from it, defaults are filled
+ * by it, the JSON Schema in schema/zdd.schema.json is generated from it and the README's config
+ * reference is checked against it. Keys follow ../shared/CONTRACT.md.
+ */
+import { z } from 'zod';
+
+const command = z.string().min(1, 'expected a non-empty command line');
+const commands = z.array(command);
+const ms = (def: number, what: string) =>
+  z.number().int().min(1).max(3_600_000).default(def).describe(what);
+
+export const frontendSchema = z
+  .strictObject({
+    root: z.string().min(1).default('frontend').describe('Folder of the frontend, relative to the config file.'),
+    build: command.default('npx vite build').describe('Build command, run in `root`.'),
+    outDir: z.string().min(1).default('dist').describe('Build output, relative to `root`; must contain index.html.'),
+  })
+  .describe('The Vite frontend. Omit for a backend-only project.');
+
+export const backendSchema = z
+  .strictObject({
+    root: z.string().min(1).default('backend').describe('Folder of the backend, relative to the config file; copied into the release without node_modules and .git.'),
+    build: command.optional().describe('Optional build command, run in `root` before copying.'),
+    install: command.default('npm ci --omit=dev').describe("Install command, run inside the release's backend folder."),
+    script: z.string().min(1).describe('Entry point, relative to `root`.'),
+    port: z.number().int().min(1).max(65535).describe('Port the app listens on; passed as PORT.'),
+    instances: z
+      .union([z.number().int().min(1).max(256), z.literal('max')])
+      .default('max')
+      .describe('PM2 cluster instances: a number or "max".'),
+    env: z.record(z.string(), z.string()).default({}).describe('Extra environment for the app (values never printed).'),
+    readyTimeout: ms(10_000, "ms to wait for process.send('ready')."),
+    killTimeout: ms(15_000, 'ms an old worker gets to drain after SIGINT.'),
+  })
+  .describe('The Node backend. Omit for a static-only project.');
+
+export const healthcheckSchema = z
+  .strictObject({
+    path: z.string().startsWith('/', 'expected a path starting with "/"').default('/healthz').describe('Path that must answer 2xx.'),
+    timeout: ms(30_000, 'ms the health check may take, in total.'),
+  })
+  .describe('How zdd decides a release is healthy.');
+
+export const nginxSchema = z
+  .strictObject({
+    test: command.default('nginx -t').describe('Config test; must pass before traffic is switched.'),
+    reload: command.default('nginx -s reload').describe('Reload command, run only when the Nginx config changed.'),
+    config: z.array(z.string().min(1)).default([]).describe('Nginx config files to watch: a reload happens only when one changed since the last reload zdd made (default: the files `nginx -T` lists).'),
+    reloadAlways: z.boolean().default(false).describe('Reload Nginx on every deploy, even when its config did not change.'),
+  })
+  .describe('Optional; omit when no Nginx fronts the app.');
+
+export const sharedSchema = z
+  .strictObject({
+    files: z.array(z.string().min(1)).default([]).describe('Files in <deployTo>/shared linked into each release.'),
+    dirs: z.array(z.string().min(1)).default([]).describe('Folders in <deployTo>/shared linked into each release.'),
+  })
+  .describe("Files and folders that outlive releases, linked into the release's backend folder.");
+
+export const hooksSchema = z
+  .strictObject({
+    beforeSwitch: commands.default([]).describe('Before traffic moves (migrations), in the release backend folder; a failure stops the deploy.'),
+    afterSwitch: commands.default([]).describe('Right after `current` moved, before the PM2 reload; a failure switches back.'),
+    afterDeploy: commands.default([]).describe('After the release is verified and recorded; a failure is reported, the deploy stays.'),
+    onFailure: commands.default([]).describe('When a deploy fails, after the site is back on the previous release.'),
+  })
+  .describe('Shell command lines run at named points with ZDD_RELEASE set.');
+
+const hostObject = z.strictObject({
+  host: z.string().min(1),
+  user: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  deployTo: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('JSON Schema for editors; ignored by zdd.'),
+    app: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, 'expected lowercase letters, digits and "-" only')
+      .max(64)
+      .describe('The PM2 app name.'),
+    deployTo: z.string().min(1).describe('Absolute path of the deploy root on the target.'),
+    keepReleases: z.number().int().min(1).max(100).default(5).describe('Releases kept on disk, current included.'),
+    frontend: frontendSchema.optional(),
+    backend: backendSchema.optional(),
+    healthcheck: healthcheckSchema.prefault({}),
+    nginx: nginxSchema.optional(),
+    shared: sharedSchema.prefault({}),
+    hooks: hooksSchema.prefault({}),
+    hosts: z.array(z.union([z.string().min(1), hostObject])).optional().describe('Remote hosts (not built yet).'),
+    ssh: z.strictObject({ identityFile: z.string().optional(), options: z.array(z.string()).default([]) }).optional(),
+    rollout: z.strictObject({ batch: z.number().int().min(1).optional() }).optional(),
+  })
+  .describe('zdd configuration (see ../shared/CONTRACT.md).');
+
+/** What the user writes (defaults optional). */
+export type ZddConfigInput = z.input<typeof configSchema>;
+/** What zdd works with (defaults filled in, paths still as written). */
+export type ZddConfigParsed = z.output<typeof configSchema>;
+
+/**
+ * The resolved config: every path absolute, plus where it came from.
+ */
+export interface ZddConfig extends ZddConfigParsed {
+  /** Absolute path of the config file. */
+  configPath: string;
+  /** Folder of the config file; relative paths were resolved against it. */
+  projectDir: string;
+}

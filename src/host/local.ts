@@ -1,0 +1,321 @@
+import { execa } from 'execa';
+import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { CommandFailed } from '../errors.js';
+import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, Host, HttpResult, SpawnOptions } from './types.js';
+
+const TAIL_LINES = 30;
+
+export function tail(text: string, lines = TAIL_LINES): string {
+  const all = text.replace(/\s+$/, '').split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+function toEntry(st: import('node:fs').Stats): EntryInfo {
+  const type = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+  return { type, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+async function statOrUndefined(p: string, follow: boolean): Promise<EntryInfo | undefined> {
+  try {
+    return toEntry(follow ? await fs.stat(p) : await fs.lstat(p));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+/** The machine zdd runs on. */
+export class LocalHost implements Host {
+  readonly name = 'local';
+  readonly live = true;
+
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const [file, ...args] = argv;
+    if (!file) throw new Error('exec: empty argv');
+    return this.run(argv.join(' '), execa(file, args, this.execaOptions(opts)), opts);
+  }
+
+  async shell(commandLine: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.run(commandLine, execa('sh', ['-c', commandLine], this.execaOptions(opts)), opts);
+  }
+
+  private execaOptions(opts: ExecOptions) {
+    return {
+      cwd: opts.cwd,
+      env: opts.env,
+      extendEnv: true,
+      input: opts.input,
+      stdin: opts.input === undefined ? ('ignore' as const) : undefined,
+      timeout: opts.timeoutMs,
+      all: true,
+      reject: false,
+      stripFinalNewline: false,
+      cancelSignal: opts.signal,
+    };
+  }
+
+  private async run(shown: string, child: ReturnType<typeof execa>, opts: ExecOptions): Promise<ExecResult> {
+    if (opts.onOutput) {
+      child.all?.on('data', (chunk: Buffer) => opts.onOutput?.(chunk.toString()));
+    }
+    const r = await child;
+    const result: ExecResult = {
+      exitCode: r.exitCode ?? (r.failed ? 1 : 0),
+      stdout: String(r.stdout ?? ''),
+      stderr: String(r.stderr ?? ''),
+      all: String(r.all ?? ''),
+    };
+    const failed = r.failed || result.exitCode !== 0;
+    if (failed && opts.reject !== false) {
+      const why = r.timedOut ? `timed out after ${opts.timeoutMs} ms` : r.isCanceled ? 'was cancelled' : undefined;
+      const msgTail = tail(result.all || (r as { shortMessage?: string }).shortMessage || '');
+      const err = new CommandFailed(shown, r.exitCode, msgTail);
+      if (why) err.message = `\`${shown}\` ${why}`;
+      if (r.exitCode === undefined && (r as { code?: string }).code === 'ENOENT') err.message = `\`${shown}\` could not run: command not found`;
+      throw err;
+    }
+    return result;
+  }
+
+  spawn(argv: string[], opts: SpawnOptions): BackgroundProcess {
+    const [file, ...args] = argv;
+    if (!file) throw new Error('spawn: empty argv');
+    const env = { ...process.env, ...opts.env };
+    // The canary is a plain Node program when it needs IPC; fork gives it the channel.
+    const child: ChildProcess = opts.ipc
+      ? spawnChild(file, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true })
+      : spawnChild(file, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    const keep = (b: Buffer) => {
+      out += b.toString();
+      if (out.length > 200_000) out = out.slice(-100_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+      child.on('exit', (code, signal) => resolve({ code, signal }));
+      child.on('error', (err) => {
+        out += `\n${err.message}\n`;
+        resolve({ code: 127, signal: null });
+      });
+    });
+    let done = false;
+    void exited.then(() => (done = true));
+    return {
+      pid: child.pid,
+      output: () => out,
+      exited,
+      waitForMessage: (message: string) =>
+        new Promise<void>((resolve) => {
+          child.on('message', (m) => {
+            if (m === message) resolve();
+          });
+        }),
+      stop: async (graceMs = 5000) => {
+        if (done || child.pid === undefined) return;
+        // The process group: the app may have started children of its own.
+        const kill = (sig: NodeJS.Signals) => {
+          try {
+            process.kill(-child.pid!, sig);
+          } catch {
+            try {
+              child.kill(sig);
+            } catch {
+              /* already gone */
+            }
+          }
+        };
+        kill('SIGINT');
+        const timer = setTimeout(() => kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      },
+    };
+  }
+
+  async readFile(p: string): Promise<string | undefined> {
+    try {
+      return await fs.readFile(p, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async writeFile(p: string, content: string, opts: { mode?: number } = {}): Promise<void> {
+    const tmp = path.join(path.dirname(p), `.${path.basename(p)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const fh = await fs.open(tmp, 'w', opts.mode ?? 0o644);
+    try {
+      await fh.writeFile(content);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await fs.rename(tmp, p);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async createExclusive(p: string, content: string): Promise<boolean> {
+    // Write the whole content under a temp name, then link(2) it into place: the link fails with
+    // EEXIST if the file exists, and a reader never sees a half-written file.
+    const tmp = path.join(path.dirname(p), `.${path.basename(p)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    await fs.writeFile(tmp, content, { mode: 0o644 });
+    try {
+      await fs.link(tmp, p);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.on('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+  }
+
+  async mkdir(p: string): Promise<void> {
+    await fs.mkdir(p, { recursive: true });
+  }
+
+  async remove(p: string): Promise<void> {
+    await fs.rm(p, { recursive: true, force: true });
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await fs.rename(from, to);
+  }
+
+  stat(p: string) {
+    return statOrUndefined(p, true);
+  }
+
+  lstat(p: string) {
+    return statOrUndefined(p, false);
+  }
+
+  async readdir(p: string): Promise<string[]> {
+    try {
+      return (await fs.readdir(p)).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  async readlink(p: string): Promise<string | undefined> {
+    try {
+      return await fs.readlink(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EINVAL') return undefined;
+      throw err;
+    }
+  }
+
+  async symlinkAtomic(target: string, linkPath: string): Promise<void> {
+    const tmp = path.join(path.dirname(linkPath), `.${path.basename(linkPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    await fs.symlink(target, tmp);
+    try {
+      await fs.rename(tmp, linkPath);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async symlink(target: string, linkPath: string): Promise<void> {
+    await fs.symlink(target, linkPath);
+  }
+
+  async upload(localDir: string, hostDir: string, opts: { exclude?: string[] } = {}): Promise<void> {
+    const exclude = new Set(opts.exclude ?? []);
+    await fs.cp(localDir, hostDir, {
+      recursive: true,
+      // Keep symlinks as symlinks, and don't follow them out of the tree.
+      verbatimSymlinks: true,
+      preserveTimestamps: true,
+      filter: (src) => !exclude.has(path.basename(src)) || path.resolve(src) === path.resolve(localDir),
+    });
+  }
+
+  async diskUsage(p: string): Promise<number> {
+    const seen = new Set<string>();
+    let total = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (e.isFile()) {
+          const st = await fs.lstat(full);
+          const key = `${st.dev}:${st.ino}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          total += st.size;
+        }
+      }
+    };
+    await walk(p);
+    return total;
+  }
+
+  httpGet(url: string, timeoutMs: number): Promise<HttpResult> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(url, { agent: false, timeout: timeoutMs, headers: { 'user-agent': 'zdd-healthcheck' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          if (body.length < 4096) body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', reject);
+    });
+  }
+
+  async processAlive(pid: number): Promise<boolean> {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+
+  async identity() {
+    let user = process.env.USER ?? '';
+    try {
+      user = os.userInfo().username;
+    } catch {
+      /* no passwd entry */
+    }
+    return { hostname: os.hostname(), user: user || String(process.getuid?.() ?? 'unknown') };
+  }
+}

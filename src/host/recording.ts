@@ -1,0 +1,163 @@
+import path from 'node:path';
+import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, Host, HttpResult } from './types.js';
+
+export interface RecordedCall {
+  method: string;
+  args: unknown[];
+}
+
+type Responder = (argvOrLine: string[] | string, opts: ExecOptions) => Partial<ExecResult> | undefined;
+
+/**
+ * A host for unit tests: an in-memory file system plus a log of every call. Commands answer through
+ * `respond` (default: exit 0, no output); HTTP through `http`.
+ */
+export class RecordingHost implements Host {
+  readonly name: string;
+  readonly live = true;
+  readonly calls: RecordedCall[] = [];
+  /** path -> file content; folders are kept in `dirs`, symlinks in `links`. */
+  readonly files = new Map<string, string>();
+  readonly dirs = new Set<string>(['/']);
+  readonly links = new Map<string, string>();
+  respond: Responder = () => undefined;
+  http: (url: string) => HttpResult = () => ({ status: 200, body: 'ok' });
+  alive = new Set<number>();
+
+  constructor(name = 'recording') {
+    this.name = name;
+  }
+
+  private log(method: string, ...args: unknown[]) {
+    this.calls.push({ method, args });
+  }
+
+  /** The commands run so far, as strings, in order. */
+  commands(): string[] {
+    return this.calls
+      .filter((c) => c.method === 'exec' || c.method === 'shell')
+      .map((c) => (Array.isArray(c.args[0]) ? (c.args[0] as string[]).join(' ') : String(c.args[0])));
+  }
+
+  private result(argvOrLine: string[] | string, opts: ExecOptions): ExecResult {
+    const r = this.respond(argvOrLine, opts) ?? {};
+    const res = { exitCode: 0, stdout: '', stderr: '', all: '', ...r };
+    if (res.exitCode !== 0 && opts.reject !== false) {
+      const shown = Array.isArray(argvOrLine) ? argvOrLine.join(' ') : argvOrLine;
+      throw Object.assign(new Error(`\`${shown}\` exited with ${res.exitCode}`), { result: res });
+    }
+    return res;
+  }
+
+  async exec(argv: string[], opts: ExecOptions = {}) {
+    this.log('exec', argv, opts);
+    return this.result(argv, opts);
+  }
+  async shell(line: string, opts: ExecOptions = {}) {
+    this.log('shell', line, opts);
+    return this.result(line, opts);
+  }
+  spawn(argv: string[], opts: { cwd: string }): BackgroundProcess {
+    this.log('spawn', argv, opts);
+    return {
+      pid: 4242,
+      output: () => '',
+      exited: new Promise(() => {}),
+      waitForMessage: async () => {},
+      stop: async () => {},
+    };
+  }
+  private ensureParent(p: string) {
+    let d = path.dirname(p);
+    while (!this.dirs.has(d)) {
+      this.dirs.add(d);
+      d = path.dirname(d);
+    }
+  }
+  async readFile(p: string) {
+    this.log('readFile', p);
+    return this.files.get(p);
+  }
+  async writeFile(p: string, content: string) {
+    this.log('writeFile', p, content);
+    this.ensureParent(p);
+    this.files.set(p, content);
+  }
+  async createExclusive(p: string, content: string) {
+    this.log('createExclusive', p, content);
+    if (this.files.has(p)) return false;
+    this.ensureParent(p);
+    this.files.set(p, content);
+    return true;
+  }
+  async mkdir(p: string) {
+    this.log('mkdir', p);
+    this.ensureParent(path.join(p, 'x'));
+  }
+  async remove(p: string) {
+    this.log('remove', p);
+    for (const m of [this.files, this.links]) for (const k of [...m.keys()]) if (k === p || k.startsWith(p + '/')) m.delete(k);
+    for (const d of [...this.dirs]) if (d === p || d.startsWith(p + '/')) this.dirs.delete(d);
+  }
+  async rename(from: string, to: string) {
+    this.log('rename', from, to);
+    if (this.links.has(from)) {
+      this.links.set(to, this.links.get(from)!);
+      this.links.delete(from);
+    } else if (this.files.has(from)) {
+      this.files.set(to, this.files.get(from)!);
+      this.files.delete(from);
+    }
+  }
+  private info(p: string): EntryInfo | undefined {
+    if (this.links.has(p)) return { type: 'symlink', size: 0, mtimeMs: 0 };
+    if (this.files.has(p)) return { type: 'file', size: this.files.get(p)!.length, mtimeMs: 0 };
+    if (this.dirs.has(p)) return { type: 'dir', size: 0, mtimeMs: 0 };
+    return undefined;
+  }
+  async stat(p: string) {
+    const l = this.links.get(p);
+    return l === undefined ? this.info(p) : this.info(path.resolve(path.dirname(p), l));
+  }
+  async lstat(p: string) {
+    return this.info(p);
+  }
+  async readdir(p: string) {
+    const names = new Set<string>();
+    for (const k of [...this.files.keys(), ...this.dirs, ...this.links.keys()]) {
+      if (path.dirname(k) === p && k !== p) names.add(path.basename(k));
+    }
+    return [...names].sort();
+  }
+  async readlink(p: string) {
+    return this.links.get(p);
+  }
+  async symlinkAtomic(target: string, linkPath: string) {
+    this.log('symlinkAtomic', target, linkPath);
+    this.links.set(linkPath, target);
+  }
+  async symlink(target: string, linkPath: string) {
+    this.log('symlink', target, linkPath);
+    this.links.set(linkPath, target);
+  }
+  async upload(localDir: string, hostDir: string, opts?: { exclude?: string[] }) {
+    this.log('upload', localDir, hostDir, opts);
+    this.ensureParent(path.join(hostDir, 'x'));
+  }
+  async diskUsage() {
+    return 0;
+  }
+  async httpGet(url: string) {
+    this.log('httpGet', url);
+    return this.http(url);
+  }
+  async processAlive(pid: number) {
+    return this.alive.has(pid);
+  }
+  async freePort() {
+    return 45678;
+  }
+  async identity() {
+    return { hostname: 'test-host', user: 'tester' };
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Runs an ordered list of steps: plan, run, verify, timing and printing each; on failure it undoes
+ * the completed steps in reverse, and at the end it always calls `cleanup` of every step that started.
+ * `--dry-run` prints every step's plan and runs nothing.
+ */
+import { CommandFailed, StepFailed, ZddError } from './errors.js';
+import type { DeployContext, Plan, Step } from './steps/types.js';
+
+export interface StepReport {
+  id: string;
+  status: 'done' | 'skipped' | 'failed' | 'undone' | 'planned';
+  ms: number;
+  note?: string;
+  actions?: string[];
+}
+
+export class Interrupted extends ZddError {}
+
+function asStepFailed(step: string, err: unknown): StepFailed {
+  if (err instanceof StepFailed) return err;
+  if (err instanceof CommandFailed) return new StepFailed(step, err.message, { tail: err.tail, hint: err.hint, cause: err });
+  if (err instanceof ZddError) return new StepFailed(step, err.message, { hint: err.hint, cause: err });
+  const e = err as NodeJS.ErrnoException;
+  const msg = e?.code && e.path ? `${e.code}: ${e.message}` : (e?.message ?? String(err));
+  return new StepFailed(step, msg, { cause: err });
+}
+
+export async function planSteps(steps: Step[], ctx: DeployContext): Promise<StepReport[]> {
+  const reports: StepReport[] = [];
+  for (const step of steps) {
+    const plan: Plan = await step.plan(ctx);
+    if (plan.skip) ctx.out.stepSkipped(step.id, plan.skip);
+    else {
+      ctx.out.info(`${ctx.out.colors.bold(step.id)}: ${plan.summary}`);
+      for (const a of plan.actions ?? []) ctx.out.info(`    ${a}`);
+    }
+    reports.push({ id: step.id, status: plan.skip ? 'skipped' : 'planned', ms: 0, note: plan.skip ?? plan.summary, actions: plan.actions });
+  }
+  return reports;
+}
+
+export async function runSteps(steps: Step[], ctx: DeployContext): Promise<StepReport[]> {
+  const reports: StepReport[] = [];
+  const done: Step[] = [];
+  const started: Step[] = [];
+  try {
+    for (const step of steps) {
+      if (ctx.interrupt.requested && !ctx.switched) {
+        throw new Interrupted(`stopped by ${ctx.interrupt.signal ?? 'a signal'} before ${step.id}`);
+      }
+      const t0 = performance.now();
+      let plan: Plan;
+      try {
+        plan = await step.plan(ctx);
+      } catch (err) {
+        const ms = performance.now() - t0;
+        ctx.out.stepFailed(step.id, ms, (err as Error).message);
+        reports.push({ id: step.id, status: 'failed', ms });
+        throw asStepFailed(step.id, err);
+      }
+      if (plan.skip) {
+        ctx.out.stepSkipped(step.id, plan.skip);
+        reports.push({ id: step.id, status: 'skipped', ms: 0, note: plan.skip });
+        continue;
+      }
+      ctx.out.stepStart(step.id, plan.summary);
+      started.push(step);
+      try {
+        const note = await step.run(ctx);
+        if (step.verify) await step.verify(ctx);
+        const ms = performance.now() - t0;
+        ctx.timings[step.id] = Math.round(ms);
+        done.push(step);
+        ctx.out.stepDone(step.id, ms, note || undefined);
+        reports.push({ id: step.id, status: 'done', ms: Math.round(ms), note: note || undefined });
+      } catch (err) {
+        const ms = performance.now() - t0;
+        ctx.timings[step.id] = Math.round(ms);
+        // The step may have half-run: its undo must be safe on a partial state.
+        done.push(step);
+        const failure = ctx.interrupt.requested && !ctx.switched
+          ? new Interrupted(`stopped by ${ctx.interrupt.signal ?? 'a signal'} during ${step.id}`)
+          : asStepFailed(step.id, err);
+        ctx.out.stepFailed(step.id, ms, failure.message);
+        reports.push({ id: step.id, status: 'failed', ms: Math.round(ms) });
+        throw failure;
+      }
+    }
+    return reports;
+  } catch (err) {
+    await undoSteps(done, ctx, reports);
+    throw Object.assign(err as object, { reports });
+  } finally {
+    for (const step of [...started].reverse()) {
+      if (!step.cleanup) continue;
+      try {
+        await step.cleanup(ctx);
+      } catch (err) {
+        ctx.out.warn(`cleanup of ${step.id} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+async function undoSteps(done: Step[], ctx: DeployContext, reports: StepReport[]): Promise<void> {
+  for (const step of [...done].reverse()) {
+    if (!step.undo) continue;
+    const t0 = performance.now();
+    ctx.out.stepStart(`undo ${step.id}`);
+    try {
+      await step.undo(ctx);
+      const ms = performance.now() - t0;
+      ctx.out.stepDone(`undo ${step.id}`, ms);
+      reports.push({ id: `undo ${step.id}`, status: 'undone', ms: Math.round(ms) });
+    } catch (err) {
+      const ms = performance.now() - t0;
+      ctx.out.stepFailed(`undo ${step.id}`, ms, (err as Error).message);
+      reports.push({ id: `undo ${step.id}`, status: 'failed', ms: Math.round(ms) });
+    }
+  }
+}
