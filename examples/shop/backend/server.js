@@ -1,0 +1,95 @@
+'use strict';
+// Zero-dependency example backend for zdd. Designed for PM2 cluster reloads:
+// it signals readiness, and on shutdown it drains in-flight requests before exiting.
+const http = require('node:http');
+const path = require('node:path');
+const fs = require('node:fs');
+
+const { version } = JSON.parse(fs.readFileSync(path.join(__dirname, 'version.json'), 'utf8'));
+const port = Number(process.env.PORT ?? 3000);
+const host = '127.0.0.1';
+const release = process.env.ZDD_RELEASE ?? null;
+const killTimeout = Number(process.env.ZDD_KILL_TIMEOUT ?? 15000);
+const MAX_SLOW_MS = 60000;
+
+let draining = false;
+let inFlight = 0;
+
+function send(res, status, body, type) {
+  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  const headers = {
+    'Content-Type': type ?? (typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json'),
+    'Content-Length': Buffer.byteLength(payload),
+    'Cache-Control': 'no-store',
+  };
+  if (draining) headers.Connection = 'close';
+  res.writeHead(status, headers);
+  res.end(payload);
+}
+
+const server = http.createServer((req, res) => {
+  inFlight++;
+  res.on('close', () => {
+    inFlight--;
+    maybeExit();
+  });
+
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    return send(res, 405, 'method not allowed');
+  }
+  switch (url.pathname) {
+    case '/healthz':
+      return draining ? send(res, 503, 'draining') : send(res, 200, 'ok');
+    case '/api/version':
+      return send(res, 200, { version, release, pid: process.pid });
+    case '/api/slow': {
+      const raw = Number(url.searchParams.get('ms') ?? 0);
+      const ms = Number.isFinite(raw) ? Math.min(Math.max(0, Math.floor(raw)), MAX_SLOW_MS) : 0;
+      const timer = setTimeout(() => send(res, 200, { version, waited: ms }), ms);
+      res.on('close', () => clearTimeout(timer));
+      return;
+    }
+    default:
+      return send(res, 404, 'not found');
+  }
+});
+
+// Longer than Nginx's upstream keepalive_timeout (60s), so Nginx always closes idle
+// upstream connections first and never reuses a socket the backend is closing.
+server.keepAliveTimeout = 65000;
+server.headersTimeout = 66000;
+
+server.listen(port, host, () => {
+  console.log(`shop backend ${version} (release ${release}) listening on http://${host}:${port} pid=${process.pid}`);
+  if (process.send) process.send('ready');
+});
+
+let closed = false;
+function maybeExit() {
+  if (draining && closed && inFlight === 0) process.exit(0);
+}
+
+function shutdown(reason) {
+  if (draining) return;
+  draining = true;
+  console.log(`shop backend pid=${process.pid} draining (${reason}), in-flight=${inFlight}`);
+  const deadline = setTimeout(() => {
+    console.error(`shop backend pid=${process.pid} drain deadline hit, in-flight=${inFlight}`);
+    process.exit(0);
+  }, Math.max(killTimeout - 1000, 0));
+  deadline.unref();
+  server.close(() => {
+    closed = true;
+    maybeExit();
+  });
+  server.closeIdleConnections();
+  // Active keep-alive sockets get `Connection: close` on their next response and close after it.
+  maybeExit();
+}
+
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('message', (msg) => {
+  if (msg === 'shutdown') shutdown('message');
+});

@@ -1,0 +1,176 @@
+import http from 'node:http';
+
+export interface LoadFailure {
+  path: string;
+  /** HTTP status, when a response arrived (anything but 200). */
+  status?: number;
+  /** Error code/message, when no complete response arrived (ECONNRESET, ECONNREFUSED, timeout…). */
+  error?: string;
+  /** Date.now() when the failure was seen. */
+  at: number;
+}
+
+export interface LoadReport {
+  total: number;
+  ok: number;
+  failed: number;
+  /** Every failure (capped at `maxFailuresKept`; `failed` always counts them all). */
+  failures: LoadFailure[];
+  /** How often each version was seen: `version` of JSON bodies, `app-version` meta of HTML bodies. */
+  versions: Record<string, number>;
+  startedAt: number;
+  stoppedAt: number;
+}
+
+export interface LoadOptions {
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** Paths requested round-robin, e.g. ['/', '/api/version', '/healthz']. */
+  paths: string[];
+  /** Number of concurrent request loops. Default 8. */
+  concurrency?: number;
+  /** Reuse connections through a keep-alive Agent. Default true. */
+  keepAlive?: boolean;
+  /** Hard bound: no new request starts after this long, so the load always stops by itself. Default 300000. */
+  maxDurationMs?: number;
+  /** Per-request timeout (counts as a failure). Default 70000. */
+  requestTimeoutMs?: number;
+  /** Max failures kept in the report. Default 10000. */
+  maxFailuresKept?: number;
+}
+
+export interface LoadHandle {
+  /** Stop starting requests, wait for the in-flight ones, return the final report. Idempotent. */
+  stop(): Promise<LoadReport>;
+  /** A snapshot of the report so far (load keeps running). */
+  snapshot(): LoadReport;
+  /** Resolves when the load stops by itself (maxDurationMs) or via stop(). */
+  done: Promise<LoadReport>;
+}
+
+const META_RE = /<meta\s+name=["']app-version["']\s+content=["']([^"']*)["']/i;
+
+/** Version carried by a response body: JSON `version`, or HTML `<meta name="app-version">`. */
+export function versionOf(contentType: string | undefined, body: string): string | undefined {
+  if (contentType?.includes('json')) {
+    try {
+      const v = (JSON.parse(body) as { version?: unknown })?.version;
+      return v === undefined || v === null ? undefined : String(v);
+    } catch {
+      return undefined;
+    }
+  }
+  if (contentType?.includes('html')) return META_RE.exec(body)?.[1];
+  return undefined;
+}
+
+interface Result {
+  status?: number;
+  headers?: http.IncomingHttpHeaders;
+  body?: string;
+  error?: string;
+}
+
+function request(url: string, agent: http.Agent | false, timeoutMs: number): Promise<Result> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (r: Result) => {
+      if (!settled) {
+        settled = true;
+        resolve(r);
+      }
+    };
+    const req = http.get(url, { agent, headers: { 'user-agent': 'zdd-load' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (!res.complete) {
+          done({ status: res.statusCode, error: 'incomplete response' });
+          return;
+        }
+        done({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', (e: NodeJS.ErrnoException) => done({ status: res.statusCode, error: e.code ?? e.message }));
+      res.on('aborted', () => done({ status: res.statusCode, error: 'response aborted' }));
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('request timeout'), { code: 'ETIMEDOUT' })));
+    req.on('error', (e: NodeJS.ErrnoException) => done({ error: e.code ?? e.message }));
+  });
+}
+
+/**
+ * Constant load: `concurrency` loops, each sending one GET at a time, round-robin over `paths`.
+ * No retries at all: every connection error, timeout or non-200 status is a failure.
+ */
+export function startLoad(opts: LoadOptions): LoadHandle {
+  const { url, paths } = opts;
+  if (paths.length === 0) throw new Error('startLoad: paths is empty');
+  const concurrency = opts.concurrency ?? 8;
+  const keepAlive = opts.keepAlive ?? true;
+  const maxDurationMs = opts.maxDurationMs ?? 300_000;
+  const requestTimeoutMs = opts.requestTimeoutMs ?? 70_000;
+  const maxFailuresKept = opts.maxFailuresKept ?? 10_000;
+  const base = url.replace(/\/+$/, '');
+
+  const agent = keepAlive ? new http.Agent({ keepAlive: true, maxSockets: concurrency }) : false;
+  const startedAt = Date.now();
+  const deadline = startedAt + maxDurationMs;
+  const report = { total: 0, ok: 0, failed: 0, failures: [] as LoadFailure[], versions: {} as Record<string, number> };
+  let next = 0;
+  let stopping = false;
+  let stoppedAt = 0;
+
+  const snapshot = (): LoadReport => ({
+    ...report,
+    failures: [...report.failures],
+    versions: { ...report.versions },
+    startedAt,
+    stoppedAt: stoppedAt || Date.now(),
+  });
+
+  const loop = async () => {
+    while (!stopping && Date.now() < deadline) {
+      const path = paths[next++ % paths.length]!;
+      const r = await request(base + path, agent, requestTimeoutMs);
+      report.total++;
+      if (r.error === undefined && r.status === 200) {
+        report.ok++;
+        const v = versionOf(r.headers?.['content-type'], r.body ?? '');
+        if (v !== undefined) report.versions[v] = (report.versions[v] ?? 0) + 1;
+      } else {
+        report.failed++;
+        if (report.failures.length < maxFailuresKept) {
+          const f: LoadFailure = { path, at: Date.now() };
+          if (r.status !== undefined) f.status = r.status;
+          if (r.error !== undefined) f.error = r.error;
+          report.failures.push(f);
+        }
+      }
+    }
+  };
+
+  const done = Promise.all(Array.from({ length: concurrency }, loop)).then(() => {
+    stoppedAt = Date.now();
+    if (agent) agent.destroy();
+    return snapshot();
+  });
+
+  return {
+    done,
+    snapshot,
+    stop() {
+      stopping = true;
+      return done;
+    },
+  };
+}
+
+/** One GET without keep-alive. Rejects only on a network error (any status resolves). */
+export async function httpGet(
+  url: string,
+  timeoutMs = 30_000,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  const r = await request(url, false, timeoutMs);
+  if (r.error !== undefined || r.status === undefined) throw new Error(`GET ${url} failed: ${r.error ?? 'no status'}`);
+  return { status: r.status, headers: r.headers ?? {}, body: r.body ?? '' };
+}
