@@ -138,6 +138,7 @@ async function execute(name: string, opts: Record<string, unknown> & GlobalOptio
       exitCode: code,
       durationMs: Math.round(performance.now() - t0),
       ...result?.json,
+      ...((error as { json?: Record<string, unknown> } | undefined)?.json ?? {}),
       ...(error !== undefined ? { error: errorJson(error, io) } : {}),
     };
     process.stdout.write(io.out.scrub(JSON.stringify(doc, null, 2)) + '\n');

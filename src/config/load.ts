@@ -1,13 +1,22 @@
 /**
- * Finds, loads and validates the config. Every problem is a ConfigError (exit 2) and nothing is
- * written to disk here.
+ * Finds, loads and validates the config. Every problem is a ConfigError (exit 2) listing all that is
+ * wrong at once, one `path.to.key: what is wrong` line each; nothing is written to disk here (jiti
+ * runs without its file cache).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createJiti } from 'jiti';
 import { ConfigError } from '../errors.js';
+import { brief, formatIssues, formatPath } from './messages.js';
 import { configSchema, type ZddConfig } from './schema.js';
 
 export const CONFIG_NAMES = ['zdd.config.ts', 'zdd.config.mts', 'zdd.config.js', 'zdd.config.mjs', 'zdd.config.json'];
+
+const MODULE_EXTS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
+
+/** Folders a deploy root may never be (their subfolders are fine). */
+export const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/usr', '/var', '/tmp'];
 
 export interface LoadOptions {
   configPath?: string;
@@ -17,19 +26,50 @@ export interface LoadOptions {
 export function findConfig(cwd: string): string | undefined {
   for (const name of CONFIG_NAMES) {
     const p = path.join(cwd, name);
-    if (existsSync(p)) return p;
+    if (isFile(p)) return p;
   }
   return undefined;
 }
 
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** How a file is named in messages: relative to the working folder when inside it. */
+function show(file: string, cwd: string): string {
+  const rel = path.relative(cwd, file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
 export async function loadConfig(opts: LoadOptions): Promise<ZddConfig> {
-  const configPath = opts.configPath ? path.resolve(opts.cwd, opts.configPath) : findConfig(opts.cwd);
-  if (!configPath) throw new ConfigError(`no zdd config found in ${opts.cwd}`, { hint: 'run `zdd init` to write one' });
-  if (!existsSync(configPath)) throw new ConfigError(`${configPath}: file not found`);
-  const raw = JSON.parse(readFileSync(configPath, 'utf8')) as unknown;
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const cwd = path.resolve(opts.cwd);
+  const configPath = locate(opts.configPath, cwd);
+  const shown = show(configPath, cwd);
+  const raw = path.extname(configPath) === '.json' ? readJson(configPath, shown) : await readModule(configPath, shown);
+
   const projectDir = path.dirname(configPath);
+  const parsed = configSchema.safeParse(raw);
+  const problems = parsed.success ? [] : formatIssues(parsed.error.issues, raw);
+  const flagged = parsed.success ? [] : parsed.error.issues.map((i) => formatPath(i.path));
+  problems.push(...semanticProblems(raw as Record<string, unknown>, projectDir, flagged));
+  if (problems.length > 0 || !parsed.success) {
+    throw new ConfigError(problems, {
+      hint: `${problems.length === 1 ? 'fix it' : `fix these ${problems.length}`} in ${shown} and run again`,
+    });
+  }
+
   const c = parsed.data;
   return {
     ...c,
@@ -38,4 +78,236 @@ export async function loadConfig(opts: LoadOptions): Promise<ZddConfig> {
     configPath,
     projectDir,
   };
+}
+
+function locate(given: string | undefined, cwd: string): string {
+  if (given !== undefined) {
+    const abs = path.resolve(cwd, given);
+    if (isDir(abs)) {
+      const found = findConfig(abs);
+      if (found) return found;
+      throw new ConfigError(`--config ${given}: no zdd config found in that folder (looked for ${CONFIG_NAMES.join(', ')})`, {
+        hint: 'give the config file itself, or run `zdd init` there to write one',
+      });
+    }
+    if (!existsSync(abs)) {
+      throw new ConfigError(`--config ${given}: file not found (${abs})`, { hint: 'check the path; it is relative to the working folder' });
+    }
+    const ext = path.extname(abs);
+    if (ext !== '.json' && !MODULE_EXTS.has(ext)) {
+      throw new ConfigError(`--config ${given}: unsupported file type "${ext || '(none)'}"`, {
+        hint: 'use a .ts, .mts, .js, .mjs or .json config file',
+      });
+    }
+    return abs;
+  }
+  const found = findConfig(cwd);
+  if (!found) {
+    throw new ConfigError(`no zdd config found in ${cwd} (looked for ${CONFIG_NAMES.join(', ')})`, {
+      hint: 'run `zdd init` to write one',
+    });
+  }
+  return found;
+}
+
+/** 1-based line and column of a character offset. */
+function lineCol(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const lines = before.split('\n');
+  return { line: lines.length, col: lines[lines.length - 1]!.length + 1 };
+}
+
+function readJson(file: string, shown: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${shown}: cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = ' ' + text.slice(1); // BOM; keeps offsets
+  let data: unknown;
+  try {
+    data = JSON.parse(text) as unknown;
+  } catch (err) {
+    const message = (err as Error).message;
+    const m = /at position (\d+)/.exec(message) ?? /position (\d+)/.exec(message);
+    let offset = m ? Number(m[1]) : text.length;
+    const lc = /\(line (\d+) column (\d+)\)/.exec(message);
+    const { line, col } = lc ? { line: Number(lc[1]), col: Number(lc[2]) } : lineCol(text, offset);
+    if (!m && lc) offset = -1;
+    const reason = message
+      .replace(/^JSON\.parse: /, '')
+      .replace(/,? ?\(line \d+ column \d+\)/, '')
+      .replace(/ in JSON at position \d+/, '')
+      .replace(/ at position \d+/, '')
+      .replace(/^Unexpected end of JSON input$/, 'unexpected end of file')
+      .replace(/^"[\s\S]*" is not valid JSON$/, 'not valid JSON');
+    const comment = offset >= 0 && text[offset] === '/' && (text[offset + 1] === '/' || text[offset + 1] === '*');
+    throw new ConfigError(`${shown}:${line}:${col}: invalid JSON: ${reason}`, {
+      hint: comment ? 'JSON allows no comments; remove them or write zdd.config.ts instead' : 'fix the JSON syntax there (a missing comma or quote, or a trailing comma)',
+      cause: err,
+    });
+  }
+  if (!isObj(data)) {
+    throw new ConfigError(`${shown}: expected a config object ({ ... }), got ${brief(data)}`, {
+      hint: 'the file must hold one JSON object: { "app": ..., "deployTo": ... }',
+    });
+  }
+  return data;
+}
+
+function ownPackageEntry(): string {
+  // dist/config/load.js → dist/index.js; when run from sources (tests), src/index.ts.
+  const js = fileURLToPath(new URL('../index.js', import.meta.url));
+  if (existsSync(js)) return js;
+  return fileURLToPath(new URL('../index.ts', import.meta.url));
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** `file:line:col` of the config in an error raised while loading it, when the error says. */
+function locationIn(err: unknown, file: string): string | undefined {
+  const text = `${(err as Error)?.message ?? ''}\n${(err as Error)?.stack ?? ''}`;
+  const parse = /ParseError:/.test(text);
+  const re = new RegExp(`${escapeRe(file)}:(\\d+):(\\d+)`);
+  const m = re.exec(text) ?? re.exec(text.replaceAll('file://', ''));
+  if (!m) return undefined;
+  // Babel (jiti's transform) counts columns from 0, V8 stack frames from 1.
+  return `${m[1]}:${Number(m[2]) + (parse ? 1 : 0)}`;
+}
+
+async function readModule(file: string, shown: string): Promise<unknown> {
+  const jiti = createJiti(import.meta.url, {
+    alias: { zdd: ownPackageEntry() },
+    fsCache: false,
+    moduleCache: false,
+    sourceMaps: true,
+    interopDefault: true,
+  });
+  let mod: unknown;
+  try {
+    mod = await jiti.import(file, { default: true });
+    if (mod && typeof (mod as PromiseLike<unknown>).then === 'function') mod = await mod;
+  } catch (err) {
+    const where = locationIn(err, file);
+    const e = err as Error;
+    const isParse = /ParseError:|SyntaxError/.test(`${e?.name} ${e?.message}`);
+    const what = isParse
+      ? `syntax error: ${firstLine(e.message.replace(/^(\w*Error: )+/, ''))}`
+      : `failed to load: ${e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${firstLine(e.message)}` : brief(err)}`;
+    throw new ConfigError(`${shown}${where ? `:${where}` : ''}: ${what}`, {
+      hint: isParse ? 'fix the syntax there' : 'the config file threw while it was loaded; run it with node/tsx to see why',
+      cause: err,
+    });
+  }
+  const isNamespace = mod !== null && typeof mod === 'object' && (mod as Record<symbol, unknown>)[Symbol.toStringTag] === 'Module';
+  if (isNamespace) {
+    const names = Object.keys(mod as object).filter((k) => k !== 'default');
+    throw new ConfigError(
+      `${shown}: exports no config${names.length > 0 ? ` (it has no default export, only ${names.join(', ')})` : ' (it exports nothing)'}`,
+      { hint: 'end it with `export default defineConfig({ ... })` (import { defineConfig } from \'zdd\')' },
+    );
+  }
+  if (mod === undefined || mod === null || typeof mod !== 'object' || Array.isArray(mod)) {
+    throw new ConfigError(`${shown}: the default export must be a config object, got ${mod === undefined ? 'undefined' : Array.isArray(mod) ? `a list ${brief(mod)}` : typeof mod === 'function' ? 'a function' : brief(mod)}`, {
+      hint: 'export the object itself: `export default defineConfig({ app: ..., deployTo: ... })`',
+    });
+  }
+  return mod;
+}
+
+function firstLine(s: string): string {
+  return (s.split('\n').find((l) => l.trim() !== '') ?? s).trim();
+}
+
+/** `a/../../b` escapes; `a/../b` does not. */
+function escapes(p: string): boolean {
+  const n = path.posix.normalize(p.replaceAll('\\', '/'));
+  return n === '..' || n.startsWith('../');
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Checks beyond the schema's shapes. They run on the raw input even when the schema found problems
+ * (so every problem is reported at once), skipping any key the schema already flagged.
+ */
+function semanticProblems(raw: Record<string, unknown>, projectDir: string, flagged: string[]): string[] {
+  const out: string[] = [];
+  if (!isObj(raw)) {
+    if (flagged.length === 0) out.push(`(config): expected an object, got ${brief(raw)}`);
+    return out;
+  }
+  const ok = (key: string) => !flagged.some((f) => f === key || f.startsWith(`${key}.`) || f.startsWith(`${key}[`));
+
+  if (raw.frontend === undefined && raw.backend === undefined) {
+    out.push('frontend, backend: at least one of them is required (a frontend, a backend, or both)');
+  }
+
+  const deployTo = raw.deployTo;
+  if (typeof deployTo === 'string' && deployTo !== '' && ok('deployTo')) {
+    if (deployTo.startsWith('~')) {
+      out.push(`deployTo: expected an absolute path, got ${brief(deployTo)} (~ is not expanded; write the full path)`);
+    } else if (!path.posix.isAbsolute(deployTo)) {
+      out.push(`deployTo: expected an absolute path, got ${brief(deployTo)}`);
+    } else {
+      const n = path.posix.normalize(deployTo).replace(/(.)\/+$/, '$1');
+      if (SYSTEM_DIRS.includes(n)) {
+        const app = typeof raw.app === 'string' && /^[a-z0-9-]+$/.test(raw.app) ? raw.app : '<app>';
+        out.push(`deployTo: ${brief(deployTo)} is a system folder; use a folder of its own, e.g. /opt/apps/${app} or /srv/${app}`);
+      }
+    }
+  }
+
+  if (isObj(raw.shared)) {
+    for (const kind of ['files', 'dirs'] as const) {
+      const list = raw.shared[kind];
+      if (!Array.isArray(list)) continue;
+      list.forEach((entry, i) => {
+        const key = `shared.${kind}[${i}]`;
+        if (typeof entry !== 'string' || entry === '' || !ok(key)) return;
+        if (path.posix.isAbsolute(entry) || path.win32.isAbsolute(entry)) {
+          out.push(`${key}: expected a path relative to <deployTo>/shared, got ${brief(entry)}`);
+        } else if (escapes(entry)) {
+          out.push(`${key}: must stay inside <deployTo>/shared, got ${brief(entry)} (".." leaves it)`);
+        } else if (path.posix.normalize(entry) === '.' || path.posix.normalize(entry) === './') {
+          out.push(`${key}: expected a path inside <deployTo>/shared, got ${brief(entry)} (the shared folder itself)`);
+        }
+      });
+    }
+  }
+
+  for (const part of ['frontend', 'backend'] as const) {
+    const section = raw[part];
+    if (!isObj(section)) continue;
+    const root = section.root === undefined ? part : section.root;
+    if (typeof root === 'string' && root !== '' && ok(`${part}.root`)) {
+      const abs = path.resolve(projectDir, root);
+      if (!existsSync(abs)) out.push(`${part}.root: folder not found: ${abs}`);
+      else if (!isDir(abs)) out.push(`${part}.root: not a folder: ${abs}`);
+    }
+  }
+
+  if (isObj(raw.frontend)) {
+    const outDir = raw.frontend.outDir;
+    if (typeof outDir === 'string' && outDir !== '' && ok('frontend.outDir')) {
+      if (path.posix.isAbsolute(outDir) || path.win32.isAbsolute(outDir)) out.push(`frontend.outDir: expected a path relative to frontend.root, got ${brief(outDir)}`);
+      else if (escapes(outDir)) out.push(`frontend.outDir: must stay inside frontend.root, got ${brief(outDir)} (".." leaves it)`);
+    }
+  }
+
+  if (isObj(raw.backend)) {
+    const script = raw.backend.script;
+    if (typeof script === 'string' && script !== '' && ok('backend.script')) {
+      if (path.posix.isAbsolute(script) || path.win32.isAbsolute(script)) out.push(`backend.script: expected a path relative to backend.root, got ${brief(script)}`);
+      else if (escapes(script)) out.push(`backend.script: must stay inside backend.root, got ${brief(script)} (".." leaves it)`);
+    }
+  }
+
+  if (raw.hosts !== undefined) {
+    out.push('hosts: deploying to remote hosts is not built yet (zdd deploys on this machine)');
+  }
+  return out;
 }

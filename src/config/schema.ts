@@ -67,13 +67,15 @@ export const hooksSchema = z
   })
   .describe('Shell command lines run at named points with ZDD_RELEASE set.');
 
-const hostObject = z.strictObject({
-  host: z.string().min(1),
-  user: z.string().min(1).optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-  deployTo: z.string().optional(),
-  env: z.record(z.string(), z.string()).optional(),
-});
+const hostObject = z
+  .strictObject({
+    host: z.string().min(1).describe('Host name or address.'),
+    user: z.string().min(1).optional().describe('SSH user.'),
+    port: z.number().int().min(1).max(65535).optional().describe('SSH port (default 22).'),
+    deployTo: z.string().optional().describe('Per-host override of `deployTo`.'),
+    env: z.record(z.string(), z.string()).optional().describe('Per-host environment for commands and the app.'),
+  })
+  .describe('A host with its own settings.');
 
 export const configSchema = z
   .strictObject({
@@ -91,11 +93,23 @@ export const configSchema = z
     nginx: nginxSchema.optional(),
     shared: sharedSchema.prefault({}),
     hooks: hooksSchema.prefault({}),
-    hosts: z.array(z.union([z.string().min(1), hostObject])).optional().describe('Remote hosts (not built yet).'),
-    ssh: z.strictObject({ identityFile: z.string().optional(), options: z.array(z.string()).default([]) }).optional(),
-    rollout: z.strictObject({ batch: z.number().int().min(1).optional() }).optional(),
+    hosts: z
+      .array(z.union([z.string().min(1).describe('user@host[:port]'), hostObject]))
+      .optional()
+      .describe('Remote hosts to deploy to over SSH (not built yet).'),
+    ssh: z
+      .strictObject({
+        identityFile: z.string().optional().describe('Private key file for SSH.'),
+        options: z.array(z.string()).default([]).describe('Extra `-o` options for SSH, e.g. "ConnectTimeout=10".'),
+      })
+      .optional()
+      .describe('SSH settings for `hosts` (not built yet).'),
+    rollout: z
+      .strictObject({ batch: z.number().int().min(1).optional().describe('Hosts switched at a time (default: all).') })
+      .optional()
+      .describe('How `hosts` are switched (not built yet).'),
   })
-  .describe('zdd configuration (see ../shared/CONTRACT.md).');
+  .describe('zdd configuration: zero-downtime deploys of a Vite frontend and a Node backend with PM2 and Nginx.');
 
 /** What the user writes (defaults optional). */
 export type ZddConfigInput = z.input<typeof configSchema>;

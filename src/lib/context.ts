@@ -1,0 +1,63 @@
+import type { ZddConfig } from '../config/schema.js';
+import { LocalHost } from '../host/local.js';
+import { PrintingHost } from '../host/printing.js';
+import type { Reporter } from '../output/reporter.js';
+import type { DeployContext, RunFlags } from '../steps/types.js';
+import { pathsFor, releaseRef } from './paths.js';
+import { currentId } from './release.js';
+
+export async function makeContext(opts: {
+  command: DeployContext['command'];
+  config: ZddConfig;
+  out: Reporter;
+  flags: RunFlags;
+  releaseId: string;
+}): Promise<DeployContext> {
+  const local = new LocalHost();
+  const host = opts.flags.dryRun ? new PrintingHost(local, (l) => opts.out.info(l)) : local;
+  const paths = pathsFor(opts.config);
+  const prev = await currentId(local, paths);
+  opts.out.addSecrets(Object.values(opts.config.backend?.env ?? {}));
+  return {
+    command: opts.command,
+    config: opts.config,
+    host,
+    builder: host,
+    out: opts.out,
+    paths,
+    flags: opts.flags,
+    release: releaseRef(paths, opts.releaseId),
+    previous: prev ? releaseRef(paths, prev) : undefined,
+    switched: false,
+    timings: {},
+    startedAt: new Date(),
+    interrupt: { requested: false, controller: new AbortController() },
+    notes: {},
+  };
+}
+
+/**
+ * SIGINT/SIGTERM during a deploy: before the switch, cancel what runs and clean up; after it,
+ * finish verifying (or switch back) before exiting. Returns a function that removes the handlers.
+ */
+export function trapSignals(ctx: DeployContext): () => void {
+  const handler = (signal: NodeJS.Signals) => {
+    if (ctx.interrupt.requested) {
+      ctx.out.warn(`${signal} again: still ${ctx.switched ? 'finishing the switch safely' : 'cleaning up'}; please wait`);
+      return;
+    }
+    ctx.interrupt.requested = true;
+    ctx.interrupt.signal = signal;
+    if (ctx.switched) ctx.out.warn(`${signal}: traffic already moved to ${ctx.release.id}; finishing the verify (or switching back) before exiting`);
+    else {
+      ctx.out.warn(`${signal}: stopping before the switch; the site stays on ${ctx.previous?.id ?? 'what it served'}`);
+      ctx.interrupt.controller.abort();
+    }
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}

@@ -1,0 +1,30 @@
+import path from 'node:path';
+import type { DeployContext } from '../steps/types.js';
+
+export type HookName = 'beforeSwitch' | 'afterSwitch' | 'afterDeploy' | 'onFailure';
+
+/** Environment every hook sees. */
+export function hookEnv(ctx: DeployContext): Record<string, string> {
+  return {
+    ZDD_RELEASE: ctx.release.id,
+    ZDD_RELEASE_DIR: ctx.release.dir,
+    ZDD_DEPLOY_TO: ctx.paths.root,
+    ZDD_PREVIOUS_RELEASE: ctx.previous?.id ?? '',
+    ZDD_COMMAND: ctx.command,
+  };
+}
+
+/** Run the hook's command lines in order in the release's backend folder (or the release folder). */
+export async function runHook(ctx: DeployContext, name: HookName): Promise<number> {
+  const lines = ctx.config.hooks[name];
+  const cwd = ctx.config.backend ? path.join(ctx.release.dir, 'backend') : ctx.release.dir;
+  for (const line of lines) {
+    ctx.out.info(`${name}: ${line}`);
+    await ctx.host.shell(line, {
+      cwd,
+      env: { ...ctx.config.backend?.env, ...hookEnv(ctx) },
+      onOutput: ctx.out.verbose ? (c) => ctx.out.debug(c.trimEnd()) : undefined,
+    });
+  }
+  return lines.length;
+}

@@ -1,0 +1,32 @@
+import type { ReleaseInfo } from './release.js';
+
+/**
+ * Which releases to remove so that `keep` remain (current included). Failed (or unreadable) ones go
+ * first, then the oldest; never `current`, never the newest good release before it.
+ * `ids` newest first.
+ */
+export function releasesToPrune(ids: string[], infos: Map<string, ReleaseInfo | undefined>, current: string | undefined, keep: number): string[] {
+  const protectedIds = new Set<string>();
+  if (current) protectedIds.add(current);
+  const currentIdx = current ? ids.indexOf(current) : -1;
+  const fallback = ids.slice(currentIdx + 1).find((id) => infos.get(id)?.status === 'ok');
+  if (fallback) protectedIds.add(fallback);
+  // Anything still being built belongs to a running deploy (we hold the lock, so only ours).
+  for (const id of ids) if (infos.get(id)?.status === 'building' && id === current) protectedIds.add(id);
+
+  let excess = ids.length - keep;
+  if (excess <= 0) return [];
+  const bad = (id: string) => {
+    const s = infos.get(id)?.status;
+    return s === undefined || s === 'failed';
+  };
+  const oldestFirst = [...ids].reverse().filter((id) => !protectedIds.has(id));
+  const order = [...oldestFirst.filter(bad), ...oldestFirst.filter((id) => !bad(id))];
+  const out: string[] = [];
+  for (const id of order) {
+    if (excess <= 0) break;
+    out.push(id);
+    excess--;
+  }
+  return out;
+}

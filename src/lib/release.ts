@@ -1,0 +1,109 @@
+/**
+ * release.json and the deploy history: written atomically (temp file + rename through the host);
+ * a truncated or corrupt file is reported and skipped, never a crash.
+ */
+import path from 'node:path';
+import type { Host } from '../host/types.js';
+import type { Reporter } from '../output/reporter.js';
+import type { Paths } from '../steps/types.js';
+import { RELEASE_ID, idFromLink } from './paths.js';
+
+export type ReleaseStatus = 'building' | 'ok' | 'failed';
+
+export interface ReleaseInfo {
+  id: string;
+  status: ReleaseStatus;
+  git: { commit: string | null; branch: string | null; dirty: boolean | null };
+  /** Kept for the contract's `git commit` column. */
+  commit: string | null;
+  user: string;
+  host: string;
+  createdAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  /** step id -> ms */
+  steps?: Record<string, number>;
+  /** When it last became `current`. */
+  wentLiveAt?: string;
+  /** Why it failed, when it did. */
+  error?: string;
+  /** Set when a rollback moved away from it. */
+  rolledBackAt?: string;
+}
+
+export interface HistoryEntry {
+  at: string;
+  action: 'deploy' | 'rollback';
+  result: 'ok' | 'failed';
+  release: string;
+  from: string | null;
+  user: string;
+  host: string;
+  durationMs?: number;
+  error?: string;
+}
+
+export function releaseJsonPath(paths: Paths, id: string): string {
+  return path.join(paths.releases, id, 'release.json');
+}
+
+export async function readRelease(host: Host, paths: Paths, id: string, out?: Reporter): Promise<ReleaseInfo | undefined> {
+  const file = releaseJsonPath(paths, id);
+  const text = await host.readFile(file);
+  if (text === undefined) return undefined;
+  try {
+    const data = JSON.parse(text) as ReleaseInfo;
+    if (typeof data !== 'object' || data === null || typeof data.status !== 'string') throw new Error('not a release record');
+    return data;
+  } catch (err) {
+    out?.warn(`${file} is corrupt (${(err as Error).message}); skipping it`);
+    return undefined;
+  }
+}
+
+export async function writeRelease(host: Host, paths: Paths, info: ReleaseInfo): Promise<void> {
+  await host.writeFile(releaseJsonPath(paths, info.id), JSON.stringify(info, null, 2) + '\n');
+}
+
+export async function updateRelease(host: Host, paths: Paths, id: string, patch: Partial<ReleaseInfo>, out?: Reporter): Promise<void> {
+  const cur = await readRelease(host, paths, id, out);
+  if (!cur) return;
+  await writeRelease(host, paths, { ...cur, ...patch });
+}
+
+/** Release ids on disk, newest first. */
+export async function listReleaseIds(host: Host, paths: Paths): Promise<string[]> {
+  const names = await host.readdir(paths.releases);
+  return names.filter((n) => RELEASE_ID.test(n)).sort(compareIds).reverse();
+}
+
+/** Orders ids by timestamp then suffix (`20261127103000` < `20261127103000-2`). */
+export function compareIds(a: string, b: string): number {
+  const [ta, sa = '0'] = a.split('-');
+  const [tb, sb = '0'] = b.split('-');
+  return ta === tb ? Number(sa) - Number(sb) : ta! < tb! ? -1 : 1;
+}
+
+export async function currentId(host: Host, paths: Paths): Promise<string | undefined> {
+  return idFromLink(await host.readlink(paths.current));
+}
+
+export async function readHistory(host: Host, paths: Paths, out?: Reporter): Promise<HistoryEntry[]> {
+  const text = await host.readFile(paths.history);
+  if (text === undefined) return [];
+  try {
+    const data = JSON.parse(text) as unknown;
+    if (!Array.isArray(data)) throw new Error('not a list');
+    return data as HistoryEntry[];
+  } catch (err) {
+    out?.warn(`${paths.history} is corrupt (${(err as Error).message}); starting a new history`);
+    return [];
+  }
+}
+
+export async function appendHistory(host: Host, paths: Paths, entry: HistoryEntry, out?: Reporter): Promise<void> {
+  const all = await readHistory(host, paths, out);
+  all.push(entry);
+  await host.mkdir(paths.state);
+  await host.writeFile(paths.history, JSON.stringify(all.slice(-500), null, 2) + '\n');
+}

@@ -1,0 +1,52 @@
+import { StepFailed } from '../errors.js';
+import type { DeployContext } from '../steps/types.js';
+import { instancesOf } from './reload.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Every instance online and running `releaseId`, no restart loop, and the health check 2xx on
+ * `backend.port`. PM2 reports a release that crashes at boot as reloaded; this is what catches it.
+ */
+export async function verifyRunning(ctx: DeployContext, releaseId: string, step = 'verify'): Promise<string> {
+  const b = ctx.config.backend!;
+  const deadline = Date.now() + b.readyTimeout + 5000;
+  let problem = '';
+  for (;;) {
+    const list = await instancesOf(ctx);
+    const wrong = list.filter((i) => i.status !== 'online' || i.release !== releaseId);
+    const want = b.instances === 'max' ? undefined : b.instances;
+    if (list.length === 0) problem = 'PM2 runs no instance of the app';
+    else if (wrong.length) problem = wrong.map((i) => `instance ${i.pmId} is ${i.status} running ${i.release ?? 'an unknown release'}`).join('; ');
+    else if (want !== undefined && list.length < want) problem = `${list.length} of ${want} instances online`;
+    else {
+      // Online now; still online with no new restarts a moment later?
+      const restarts = new Map(list.map((i) => [i.pmId, i.restarts]));
+      await sleep(600);
+      const again = await instancesOf(ctx);
+      const looping = again.filter((i) => i.status !== 'online' || i.restarts !== restarts.get(i.pmId));
+      if (looping.length === 0) {
+        ctx.notes.instances = again.length;
+        break;
+      }
+      problem = `restart loop: ${looping.map((i) => `instance ${i.pmId} ${i.status}, ${i.restarts} restarts`).join('; ')}`;
+    }
+    if (Date.now() >= deadline) throw new StepFailed(step, problem, { hint: `see \`pm2 logs ${ctx.config.app}\`` });
+    await sleep(300);
+  }
+  const url = `http://127.0.0.1:${b.port}${ctx.config.healthcheck.path}`;
+  const hDeadline = Date.now() + ctx.config.healthcheck.timeout;
+  let last = '';
+  for (;;) {
+    try {
+      const r = await ctx.host.httpGet(url, 5000);
+      if (r.status >= 200 && r.status < 300) break;
+      last = `answered ${r.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() >= hDeadline) throw new StepFailed(step, `${url} ${last}`);
+    await sleep(300);
+  }
+  return `${ctx.notes.instances} instances online on ${releaseId}, ${ctx.config.healthcheck.path} 2xx`;
+}

@@ -1,0 +1,30 @@
+import path from 'node:path';
+import { StepFailed } from '../errors.js';
+import type { Step } from './types.js';
+
+/** Run `frontend.build` in `frontend.root`; copy `outDir` into releases/<id>/frontend/. */
+export const buildFrontend: Step = {
+  id: 'build-frontend',
+  async plan(ctx) {
+    const f = ctx.config.frontend;
+    if (!f) return { skip: 'no frontend configured', summary: '' };
+    return { summary: f.build, actions: [`run \`${f.build}\` in ${f.root}`, `copy ${path.join(f.root, f.outDir)} -> ${ctx.release.dir}/frontend`] };
+  },
+  async run(ctx) {
+    const f = ctx.config.frontend!;
+    await ctx.builder.shell(f.build, {
+      cwd: f.root,
+      signal: ctx.interrupt.controller.signal,
+      onOutput: ctx.out.verbose ? (c) => ctx.out.debug(c.trimEnd()) : undefined,
+    });
+    const outDir = path.resolve(f.root, f.outDir);
+    if (!(await ctx.builder.stat(path.join(outDir, 'index.html')))) {
+      throw new StepFailed('build-frontend', `${outDir} has no index.html after \`${f.build}\``, {
+        hint: 'check frontend.outDir (relative to frontend.root) and the build command',
+      });
+    }
+    const dest = path.join(ctx.release.dir, 'frontend');
+    await ctx.host.remove(dest);
+    await ctx.host.upload(outDir, dest);
+  },
+};

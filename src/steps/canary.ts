@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { StepFailed } from '../errors.js';
+import { tail } from '../host/local.js';
+import type { BackgroundProcess } from '../host/types.js';
+import type { Step } from './types.js';
+
+/**
+ * Boot the release's backend once, outside PM2, on a free port, with the app's environment; it must
+ * answer the health check with 2xx within `healthcheck.timeout`. A release that fails here is never
+ * served: PM2 itself would report a crashing release as reloaded.
+ */
+export const canary: Step = {
+  id: 'canary',
+  async plan(ctx) {
+    if (!ctx.config.backend) return { skip: 'no backend configured', summary: '' };
+    return { summary: `boot ${ctx.config.backend.script} on a free port and GET ${ctx.config.healthcheck.path}` };
+  },
+  async run(ctx) {
+    const b = ctx.config.backend!;
+    const { path: hpath, timeout } = ctx.config.healthcheck;
+    const cwd = path.join(ctx.release.dir, 'backend');
+    const port = await ctx.host.freePort();
+    const proc = ctx.host.spawn([process.execPath, path.join(cwd, b.script)], {
+      cwd,
+      ipc: true,
+      env: { ...b.env, PORT: String(port), ZDD_RELEASE: ctx.release.id, ZDD_CANARY: '1', ZDD_KILL_TIMEOUT: String(b.killTimeout) },
+    });
+    ctx.notes.canary = proc;
+    let ready = false;
+    void proc.waitForMessage('ready').then(() => (ready = true));
+    let exited: { code: number | null; signal: string | null } | undefined;
+    void proc.exited.then((e) => (exited = e));
+    const url = `http://127.0.0.1:${port}${hpath}`;
+    const deadline = Date.now() + timeout;
+    let last = 'no answer yet';
+    const fail = (why: string) =>
+      new StepFailed('canary', why, { tail: tail(proc.output()) || '(the app printed nothing)', hint: 'the release was not switched; fix the app and deploy again' });
+    for (;;) {
+      if (exited) throw fail(`the app exited at boot (${exited.signal ?? `code ${exited.code}`}) before answering ${hpath}`);
+      if (ctx.interrupt.requested) throw fail('interrupted');
+      try {
+        const r = await ctx.host.httpGet(url, Math.min(5000, Math.max(500, deadline - Date.now())));
+        if (r.status >= 200 && r.status < 300) {
+          ctx.notes.canaryReady = ready;
+          if (!ready) ctx.out.warn("the app answered but never sent process.send('ready'); PM2 waits backend.readyTimeout for it per worker");
+          return `${hpath} answered ${r.status} on port ${port}`;
+        }
+        // An app may answer 503 while it warms up: keep asking until the deadline.
+        last = `answered ${r.status}: ${r.body.slice(0, 200).trim()}`;
+      } catch (err) {
+        if (err instanceof StepFailed) throw err;
+        last = (err as Error).message;
+      }
+      if (Date.now() >= deadline) throw fail(`${hpath} did not answer 2xx within ${timeout} ms (last: ${last})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  },
+  async cleanup(ctx) {
+    const proc = ctx.notes.canary as BackgroundProcess | undefined;
+    await proc?.stop(ctx.config.backend?.killTimeout ?? 5000);
+  },
+};

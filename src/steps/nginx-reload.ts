@@ -1,0 +1,20 @@
+import { decideNginxReload, stateFile, type NginxDecision } from '../lib/nginx.js';
+import type { Step } from './types.js';
+
+/** Reload Nginx only when needed, and say why it did or did not. */
+export const nginxReload: Step = {
+  id: 'nginx-reload',
+  async plan(ctx) {
+    if (!ctx.config.nginx) return { skip: 'no nginx configured', summary: '' };
+    const d = await decideNginxReload(ctx);
+    ctx.notes.nginx = d;
+    if (!d.reload) return { skip: d.reason, summary: '' };
+    return { summary: `${ctx.config.nginx.reload} — ${d.reason}` };
+  },
+  async run(ctx) {
+    const d = ctx.notes.nginx as NginxDecision;
+    await ctx.host.shell(ctx.config.nginx!.reload, { cwd: ctx.paths.root });
+    if (d.hash) await ctx.host.writeFile(stateFile(ctx), d.hash + '\n');
+    return d.reason;
+  },
+};

@@ -1,0 +1,13 @@
+import type { Step } from './types.js';
+
+/** `nginx.test` must pass before traffic is switched. */
+export const nginxTest: Step = {
+  id: 'nginx-test',
+  async plan(ctx) {
+    if (!ctx.config.nginx) return { skip: 'no nginx configured', summary: '' };
+    return { summary: ctx.config.nginx.test };
+  },
+  async run(ctx) {
+    await ctx.host.shell(ctx.config.nginx!.test, { cwd: ctx.paths.root, readOnly: true });
+  },
+};

@@ -1,0 +1,65 @@
+import { execa } from 'execa';
+import { StepFailed } from '../errors.js';
+import { listReleaseIds, readRelease, writeRelease, updateRelease, type ReleaseInfo } from '../lib/release.js';
+import type { DeployContext, Step } from './types.js';
+
+async function gitInfo(dir: string): Promise<ReleaseInfo['git']> {
+  const git = (args: string[]) => execa('git', args, { cwd: dir, reject: false });
+  const inside = await git(['rev-parse', '--is-inside-work-tree']);
+  if (inside.exitCode !== 0) return { commit: null, branch: null, dirty: null };
+  const commit = await git(['rev-parse', 'HEAD']);
+  const branch = await git(['rev-parse', '--abbrev-ref', 'HEAD']);
+  const status = await git(['status', '--porcelain']);
+  return {
+    commit: commit.exitCode === 0 ? commit.stdout.trim() : null,
+    branch: branch.exitCode === 0 ? branch.stdout.trim() : null,
+    dirty: status.exitCode === 0 ? status.stdout.trim() !== '' : null,
+  };
+}
+
+/**
+ * Half-built releases left by a deploy that was killed: we hold the lock, so nothing is building
+ * them any more. Mark them failed (never touching `current`); prune removes them.
+ */
+async function markAbandoned(ctx: DeployContext): Promise<number> {
+  let n = 0;
+  for (const id of await listReleaseIds(ctx.host, ctx.paths)) {
+    if (id === ctx.release.id || id === ctx.previous?.id) continue;
+    const info = await readRelease(ctx.host, ctx.paths, id, ctx.out);
+    if (info?.status === 'building') {
+      await updateRelease(ctx.host, ctx.paths, id, { status: 'failed', error: 'abandoned: the deploy building it stopped' });
+      ctx.out.warn(`release ${id} was left half-built by a deploy that stopped; marked failed`);
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Create releases/<id>/ and its release.json (status `building`). */
+export const prepare: Step = {
+  id: 'prepare',
+  async plan(ctx) {
+    return { summary: `create ${ctx.release.dir}` };
+  },
+  async run(ctx) {
+    await ctx.host.mkdir(ctx.paths.shared);
+    await markAbandoned(ctx);
+    if (await ctx.host.lstat(ctx.release.dir)) {
+      throw new StepFailed('prepare', `${ctx.release.dir} already exists`);
+    }
+    await ctx.host.mkdir(ctx.release.dir);
+    const me = await ctx.host.identity();
+    const git = await gitInfo(ctx.config.projectDir);
+    ctx.notes.git = git;
+    await writeRelease(ctx.host, ctx.paths, {
+      id: ctx.release.id,
+      status: 'building',
+      git,
+      commit: git.commit,
+      user: me.user,
+      host: me.hostname,
+      createdAt: ctx.startedAt.toISOString(),
+    });
+    return git.commit ? `${git.commit.slice(0, 8)}${git.dirty ? ' (dirty)' : ''}` : undefined;
+  },
+};
