@@ -195,22 +195,34 @@ export function findOpenFileCache(dump: string): string | undefined {
   return undefined;
 }
 
-export async function checkOpenFileCache(host: Host, test: string): Promise<Check> {
+/**
+ * The Nginx config as zdd's deploy reads it (src/lib/nginx.ts): the files in `nginx.config` when set,
+ * else the dump of `<nginx.test> -T`.
+ */
+export async function checkOpenFileCache(host: Host, config: ZddConfig): Promise<Check> {
   const name = 'open_file_cache';
-  const words = test.trim().split(/\s+/);
-  const i = words.lastIndexOf('-t');
-  if (i < 0) return row(name, 'warn', `cannot derive a config dump from \`${test}\` (no -t); run it with -T and look for open_file_cache yourself`);
-  words[i] = '-T';
-  const dumpCmd = words.join(' ');
-  const r = await host.shell(dumpCmd, { reject: false, readOnly: true, timeoutMs: 30_000 }).catch(() => undefined);
-  if (!r || r.exitCode !== 0) return row(name, 'warn', `could not read the config with \`${dumpCmd}\``);
-  const found = findOpenFileCache(r.stdout);
-  if (!found) return row(name, 'ok', 'off (Nginx sees a new release at once)');
+  const n = config.nginx!;
+  let text: string | undefined;
+  let source: string;
+  if (n.config.length) {
+    source = n.config.join(', ');
+    const parts = await Promise.all(n.config.map((f) => host.readFile(path.resolve(config.projectDir, f)).catch(() => undefined)));
+    if (parts.some((p) => p === undefined)) return row(name, 'warn', `cannot read every file of nginx.config (${source})`, 'check the paths in nginx.config');
+    text = parts.join('\n');
+  } else {
+    source = `${n.test} -T`;
+    if (!/\bnginx\b/.test(n.test)) return row(name, 'warn', `cannot derive a config dump from \`${n.test}\`; list the files in nginx.config`);
+    const r = await host.shell(source, { reject: false, readOnly: true, timeoutMs: 30_000 }).catch(() => undefined);
+    if (!r || r.exitCode !== 0) return row(name, 'warn', `could not read the Nginx config with \`${source}\``);
+    text = r.stdout;
+  }
+  const found = findOpenFileCache(text);
+  if (!found) return row(name, 'ok', 'off: a switch of current needs no Nginx reload');
   return row(
     name,
     'warn',
-    `\`${found}\` is set: Nginx may serve the previous release for up to open_file_cache_valid after a switch`,
-    'put `open_file_cache off;` in the zdd site\'s server block (zdd init writes it), or set nginx.reloadAlways: true',
+    `\`${found}\` in ${source}: zdd has to reload Nginx on every deploy (a reload drops idle keep-alive connections)`,
+    "put `open_file_cache off;` in the app's server block (zdd init writes it) or remove it from the http block",
   );
 }
 
@@ -239,12 +251,15 @@ export async function runChecks(opts: GlobalOptions, cwd: string, host: Host = n
   const checks: Check[] = [checkNode(), configCheck];
   // Without a loaded config we cannot tell what is needed: ask for everything.
   checks.push(checkPm2(config ? Boolean(config.backend) : true));
-  checks.push(await checkNginx(host, config ? Boolean(config.nginx) : false, nginxBinary(config)));
+  const nginx = await checkNginx(host, config ? Boolean(config.nginx) : false, nginxBinary(config));
+  checks.push(nginx);
   if (config) {
     checks.push(await checkDeployTo(config));
-    if (config.nginx) {
+    if (config.nginx && nginx.level === 'fail') {
+      checks.push(row('nginx test', 'fail', `\`${config.nginx.test}\` not run: nginx is not available`, 'install nginx first (see above)'));
+    } else if (config.nginx) {
       checks.push(await checkNginxTest(host, config.nginx.test));
-      checks.push(await checkOpenFileCache(host, config.nginx.test));
+      checks.push(await checkOpenFileCache(host, config));
     }
     checks.push(checkAppHandling(config));
   }

@@ -35,6 +35,13 @@ function checkDeployTo(p: string): void {
   if (/[\s'"`;{}$\\#]/.test(p)) throw new UsageError(`--deploy-to "${p}" holds a character Nginx or a shell would misread (space, quote, ; { } $ \\ #)`);
 }
 
+/** The workflow template, relative to the project when zdd is installed inside it. */
+function workflowTemplate(cwd: string): string {
+  const abs = path.join(TEMPLATES_DIR, 'github-workflow.yml');
+  const rel = path.relative(cwd, abs);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+}
+
 export function renderConfig(d: Detection, deployTo: string, nginxFile: string): string {
   const f = d.frontend;
   const b = d.backend;
@@ -137,7 +144,7 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
     `install the site: sudo cp ${nginxRel} /etc/nginx/conf.d/${d.app}.conf && sudo nginx -t && sudo nginx -s reload`,
     'zdd doctor   — checks node, pm2, nginx and write access to deployTo',
     'zdd deploy   — the first release',
-    `CI: copy ${path.join(path.relative(cwd, TEMPLATES_DIR) || '.', 'github-workflow.yml')} to .github/workflows/deploy.yml`,
+    `CI: copy ${workflowTemplate(cwd)} to .github/workflows/deploy.yml`,
   ];
   out.print('');
   out.print('Next steps:');

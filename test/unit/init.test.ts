@@ -1,0 +1,241 @@
+import { execa } from 'execa';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import {
+  detectProject,
+  entryFromStartScript,
+  portFromSource,
+  renderTemplate,
+  sanitizeAppName,
+  viteOutDir,
+} from '../../src/lib/detect.js';
+import { repoRoot } from '../helpers/pm2.js';
+
+const bin = join(repoRoot, 'bin', 'zdd');
+const fixture = join(repoRoot, 'test', 'fixtures', 'sample-project');
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'zdd-init-'));
+  dirs.push(d);
+  return d;
+}
+/** The sample project copied into a fresh folder outside the repository. */
+async function sampleProject(): Promise<string> {
+  const d = join(await tempDir(), 'sample');
+  await cp(fixture, d, { recursive: true });
+  return d;
+}
+function zdd(cwd: string, ...args: string[]) {
+  return execa('node', [bin, ...args], { cwd, reject: false, env: { CI: '1', NO_COLOR: '1' } });
+}
+/** `nginx -t` on a throwaway nginx.conf that includes `site` in its http block (skipped without nginx). */
+async function expectNginxAccepts(site: string): Promise<void> {
+  if ((await execa('nginx', ['-v'], { reject: false })).exitCode !== 0) return;
+  const prefix = await tempDir();
+  const conf = [
+    `pid ${prefix}/nginx.pid;`,
+    `error_log ${prefix}/error.log;`,
+    'events {}',
+    'http {',
+    '  access_log off;',
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${prefix}/${t};`),
+    `  include ${site};`,
+    '}',
+  ].join('\n');
+  await writeFile(join(prefix, 'nginx.conf'), conf);
+  const t = await execa('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-t'], { reject: false });
+  expect(t.exitCode, t.stderr).toBe(0);
+}
+async function writeJson(file: string, value: unknown): Promise<void> {
+  await mkdir(join(file, '..'), { recursive: true });
+  await writeFile(file, JSON.stringify(value, null, 2));
+}
+
+beforeAll(() => {
+  if (!existsSync(join(repoRoot, 'dist', 'cli.js'))) throw new Error('build first: npx tsc -p .');
+});
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describe('detection helpers', () => {
+  it('sanitises app names', () => {
+    expect(sanitizeAppName('@acme/Sample_Shop')).toBe('sample-shop');
+    expect(sanitizeAppName('My App 2!')).toBe('my-app-2');
+    expect(sanitizeAppName('---')).toBe('');
+  });
+  it('reads a plain outDir from a vite config', () => {
+    expect(viteOutDir(`export default { build: { outDir: 'build' } }`)).toBe('build');
+    expect(viteOutDir(`build: { outDir: "../public/app", }`)).toBe('../public/app');
+    expect(viteOutDir(`build: { outDir: path.resolve(__dirname, 'x') }`)).toBeUndefined();
+  });
+  it('parses the entry of a start script', () => {
+    expect(entryFromStartScript('node server.js')).toBe('server.js');
+    expect(entryFromStartScript('NODE_ENV=production node --enable-source-maps dist/index.js')).toBe('dist/index.js');
+    expect(entryFromStartScript('node -r dotenv/config ./app.mjs')).toBe('app.mjs');
+    expect(entryFromStartScript('nodemon')).toBeUndefined();
+  });
+  it('finds a port default', () => {
+    expect(portFromSource('const port = process.env.PORT || 4000;')).toBe(4000);
+    expect(portFromSource("const port = Number(process.env.PORT ?? '8080');")).toBe(8080);
+    expect(portFromSource('const PORT = 5001;')).toBe(5001);
+    expect(portFromSource('server.listen(process.env.PORT)')).toBeUndefined();
+  });
+  it('renders sections and refuses unknown placeholders', () => {
+    const t = 'a {{x}}\n{{#on}}\nyes\n{{/on}}\n{{^on}}\nno\n{{/on}}';
+    expect(renderTemplate(t, { x: '1' }, { on: true })).toBe('a 1\nyes');
+    expect(renderTemplate(t, { x: '1' }, { on: false })).toBe('a 1\nno');
+    expect(() => renderTemplate('{{y}}', {})).toThrow(/no value/);
+  });
+  it('detects the sample project', () => {
+    const d = detectProject(fixture);
+    expect(d.app).toBe('sample-shop');
+    expect(d.frontend).toMatchObject({ root: 'frontend', build: 'npm run build', outDir: 'build' });
+    expect(d.backend).toMatchObject({ root: 'backend', script: 'server.js', scriptFrom: 'start script', port: 4100 });
+    expect(d.backend?.build).toBeUndefined();
+  });
+});
+
+describe('zdd init', () => {
+  it('writes a config that loads and an nginx site for the sample project', async () => {
+    const dir = await sampleProject();
+    const r = await zdd(dir, 'init');
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toContain('wrote zdd.config.ts');
+    expect(r.stdout).toContain('wrote nginx/sample-shop.conf');
+    expect(r.stdout).toMatch(/zdd doctor/);
+    expect(r.stdout).toMatch(/zdd deploy/);
+
+    const text = await readFile(join(dir, 'zdd.config.ts'), 'utf8');
+    expect(text).toContain("import { defineConfig } from 'zdd';");
+
+    const config = await loadConfig({ cwd: dir });
+    expect(config.app).toBe('sample-shop');
+    expect(config.deployTo).toBe('/srv/sample-shop');
+    expect(config.frontend?.build).toBe('npm run build');
+    expect(config.frontend?.outDir).toBe('build');
+    expect(config.frontend?.root).toBe(join(dir, 'frontend'));
+    expect(config.backend?.script).toBe('server.js');
+    expect(config.backend?.port).toBe(4100);
+    expect(config.backend?.build).toBeUndefined();
+    expect(config.nginx?.test).toBe('nginx -t');
+
+    const site = await readFile(join(dir, 'nginx', 'sample-shop.conf'), 'utf8');
+    expect(site).toContain('root /srv/sample-shop/current/frontend;');
+    expect(site).toMatch(/location \/assets\/ \{[^}]*Cache-Control "public, max-age=31536000, immutable"[^}]*try_files \$uri =404;/);
+    expect(site).toMatch(/location \/ \{[^}]*Cache-Control "no-cache"[^}]*try_files \$uri \/index\.html;/);
+    expect(site).toMatch(/location = \/index\.html \{[^}]*Cache-Control "no-cache"/);
+    expect(site).toContain('gzip_static on;');
+    expect(site).toMatch(/upstream sample-shop_backend \{\s*server 127\.0\.0\.1:4100;[\s\S]*keepalive 32;/);
+    expect(site).toMatch(/location \/api\/ \{[^}]*proxy_pass http:\/\/sample-shop_backend;/);
+    expect(site).toContain('proxy_http_version 1.1;');
+    expect(site).toMatch(/map \$http_upgrade \$(\w+) \{\s*default upgrade;\s*''\s+'';\s*\}/);
+    expect(site).toMatch(/proxy_set_header Connection \$sample_shop_connection_upgrade;/);
+    expect(site).toContain('proxy_next_upstream error timeout http_502;');
+    expect(site).toContain('proxy_next_upstream_tries 3;');
+    expect(site).toMatch(/open_file_cache/);
+    expect(site).not.toMatch(/\{\{/);
+  });
+
+  it('writes a site that nginx -t accepts', async () => {
+    const dir = await sampleProject();
+    expect((await zdd(dir, 'init', '--deploy-to', '/opt/apps/shop')).exitCode).toBe(0);
+    const site = join(dir, 'nginx', 'sample-shop.conf');
+    expect(await readFile(site, 'utf8')).toContain('root /opt/apps/shop/current/frontend;');
+    await expectNginxAccepts(site);
+  });
+
+  it('refuses to overwrite without --force (exit 2, nothing written) and overwrites with it', async () => {
+    const dir = await sampleProject();
+    const configPath = join(dir, 'zdd.config.ts');
+    await writeFile(configPath, '// mine\n');
+    const before = await stat(configPath);
+
+    const r = await zdd(dir, 'init');
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toContain('zdd.config.ts');
+    expect(r.stdout).toMatch(/--force/);
+    expect(await readFile(configPath, 'utf8')).toBe('// mine\n');
+    expect((await stat(configPath)).mtimeMs).toBe(before.mtimeMs);
+    // Refused before writing anything: not even the nginx file that did not exist.
+    expect(existsSync(join(dir, 'nginx', 'sample-shop.conf'))).toBe(false);
+
+    const f = await zdd(dir, 'init', '--force', '--deploy-to', '/opt/shop');
+    expect(f.exitCode, f.stdout).toBe(0);
+    expect(f.stdout).toContain('overwrote zdd.config.ts');
+    expect(await readFile(configPath, 'utf8')).toContain("deployTo: '/opt/shop'");
+    expect(existsSync(join(dir, 'nginx', 'sample-shop.conf'))).toBe(true);
+  });
+
+  it('refuses when only the nginx file exists, leaving both untouched', async () => {
+    const dir = await sampleProject();
+    await mkdir(join(dir, 'nginx'));
+    await writeFile(join(dir, 'nginx', 'sample-shop.conf'), '# mine\n');
+    const r = await zdd(dir, 'init');
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toContain('nginx/sample-shop.conf');
+    expect(existsSync(join(dir, 'zdd.config.ts'))).toBe(false);
+    expect(await readFile(join(dir, 'nginx', 'sample-shop.conf'), 'utf8')).toBe('# mine\n');
+  });
+
+  it('exits 2 with a clear message when there is neither a frontend nor a backend', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, 'package.json'), { name: 'empty' });
+    const r = await zdd(dir, 'init');
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toMatch(/neither a Vite frontend nor a Node backend/);
+    expect(existsSync(join(dir, 'zdd.config.ts'))).toBe(false);
+  });
+
+  it('handles a root Vite app and a TypeScript backend built to dist', async () => {
+    const dir = join(await tempDir(), 'My Project');
+    await writeJson(join(dir, 'package.json'), { scripts: {}, devDependencies: { vite: '^8' } });
+    await writeJson(join(dir, 'server', 'package.json'), { scripts: { build: 'tsc', start: 'node dist/index.js' } });
+    await mkdir(join(dir, 'server', 'src'), { recursive: true });
+    await writeFile(join(dir, 'server', 'src', 'index.ts'), 'const port = Number(process.env.PORT) || 8081;\n');
+    const r = await zdd(dir, 'init', '--json');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { detected: { app: string } };
+    expect(doc.detected.app).toBe('my-project');
+    const config = await loadConfig({ cwd: dir });
+    expect(config.frontend).toMatchObject({ root: dir, build: 'npx vite build', outDir: 'dist' });
+    expect(config.backend).toMatchObject({ root: join(dir, 'server'), script: 'dist/index.js', port: 8081, build: 'npm run build' });
+  });
+
+  it('writes a backend-only config and site', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, 'package.json'), { name: 'api-only' });
+    await writeJson(join(dir, 'api', 'package.json'), { main: 'app.js' });
+    await writeFile(join(dir, 'api', 'app.js'), '');
+    const r = await zdd(dir, 'init');
+    expect(r.exitCode, r.stdout).toBe(0);
+    const config = await loadConfig({ cwd: dir });
+    expect(config.frontend).toBeUndefined();
+    expect(config.backend).toMatchObject({ script: 'app.js', port: 3000 });
+    const site = await readFile(join(dir, 'nginx', 'api-only.conf'), 'utf8');
+    expect(site).not.toContain('current/frontend');
+    expect(site).toMatch(/location \/ \{[^}]*proxy_pass http:\/\/api-only_backend;/);
+    await expectNginxAccepts(join(dir, 'nginx', 'api-only.conf'));
+  });
+
+  it('writes a frontend-only config and site', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, 'package.json'), { name: 'static-site' });
+    await writeJson(join(dir, 'web', 'package.json'), { scripts: { build: 'vite build' } });
+    await writeFile(join(dir, 'web', 'vite.config.mjs'), 'export default {};\n');
+    const r = await zdd(dir, 'init');
+    expect(r.exitCode, r.stdout).toBe(0);
+    const config = await loadConfig({ cwd: dir });
+    expect(config.backend).toBeUndefined();
+    expect(config.frontend).toMatchObject({ root: join(dir, 'web'), build: 'npm run build', outDir: 'dist' });
+    const site = await readFile(join(dir, 'nginx', 'static-site.conf'), 'utf8');
+    expect(site).not.toContain('proxy_pass');
+    expect(site).not.toContain('upstream');
+    await expectNginxAccepts(join(dir, 'nginx', 'static-site.conf'));
+  });
+});
