@@ -64,6 +64,7 @@ export async function loadConfig(opts: LoadOptions): Promise<ZddConfig> {
   const problems = parsed.success ? [] : formatIssues(parsed.error.issues, raw);
   const flagged = parsed.success ? [] : parsed.error.issues.map((i) => formatPath(i.path));
   problems.push(...semanticProblems(raw as Record<string, unknown>, projectDir, flagged));
+  sortByFileOrder(problems, raw);
   if (problems.length > 0 || !parsed.success) {
     throw new ConfigError(problems, {
       hint: `${problems.length === 1 ? 'fix it' : `fix these ${problems.length}`} in ${shown} and run again`,
@@ -78,6 +79,19 @@ export async function loadConfig(opts: LoadOptions): Promise<ZddConfig> {
     configPath,
     projectDir,
   };
+}
+
+/**
+ * Problems in the order of the file's top-level keys (then missing keys in schema order), so a
+ * key's schema and semantic problems sit together. The sort is stable within a key.
+ */
+function sortByFileOrder(problems: string[], raw: unknown): void {
+  const order = [...(isObj(raw) ? Object.keys(raw) : []), ...Object.keys(configSchema.shape)];
+  const rank = (line: string) => {
+    const i = order.indexOf(/^[^.:[\s,]+/.exec(line)?.[0] ?? '');
+    return i < 0 ? order.length : i;
+  };
+  problems.sort((a, b) => rank(a) - rank(b));
 }
 
 function locate(given: string | undefined, cwd: string): string {
@@ -117,6 +131,12 @@ function lineCol(text: string, offset: number): { line: number; col: number } {
   return { line: lines.length, col: lines[lines.length - 1]!.length + 1 };
 }
 
+/** Character offset of a 1-based line and column. */
+function offsetOf(text: string, line: number, col: number): number {
+  const lines = text.split('\n').slice(0, line - 1);
+  return lines.reduce((n, l) => n + l.length + 1, 0) + col - 1;
+}
+
 function readJson(file: string, shown: string): unknown {
   let text: string;
   try {
@@ -130,11 +150,11 @@ function readJson(file: string, shown: string): unknown {
     data = JSON.parse(text) as unknown;
   } catch (err) {
     const message = (err as Error).message;
-    const m = /at position (\d+)/.exec(message) ?? /position (\d+)/.exec(message);
-    let offset = m ? Number(m[1]) : text.length;
+    // V8 says "at position N" (newer versions add "(line L column C)"); anything else: the end of the file.
+    const m = /position (\d+)/.exec(message);
     const lc = /\(line (\d+) column (\d+)\)/.exec(message);
+    const offset = m ? Number(m[1]) : lc ? offsetOf(text, Number(lc[1]), Number(lc[2])) : text.length;
     const { line, col } = lc ? { line: Number(lc[1]), col: Number(lc[2]) } : lineCol(text, offset);
-    if (!m && lc) offset = -1;
     const reason = message
       .replace(/^JSON\.parse: /, '')
       .replace(/,? ?\(line \d+ column \d+\)/, '')
@@ -142,7 +162,7 @@ function readJson(file: string, shown: string): unknown {
       .replace(/ at position \d+/, '')
       .replace(/^Unexpected end of JSON input$/, 'unexpected end of file')
       .replace(/^"[\s\S]*" is not valid JSON$/, 'not valid JSON');
-    const comment = offset >= 0 && text[offset] === '/' && (text[offset + 1] === '/' || text[offset + 1] === '*');
+    const comment = text[offset] === '/' && (text[offset + 1] === '/' || text[offset + 1] === '*');
     throw new ConfigError(`${shown}:${line}:${col}: invalid JSON: ${reason}`, {
       hint: comment ? 'JSON allows no comments; remove them or write zdd.config.ts instead' : 'fix the JSON syntax there (a missing comma or quote, or a trailing comma)',
       cause: err,
@@ -168,14 +188,19 @@ function escapeRe(s: string): string {
 }
 
 /** `file:line:col` of the config in an error raised while loading it, when the error says. */
-function locationIn(err: unknown, file: string): string | undefined {
+function locationIn(err: unknown, file: string, source: string): string | undefined {
   const text = `${(err as Error)?.message ?? ''}\n${(err as Error)?.stack ?? ''}`;
   const parse = /ParseError:/.test(text);
   const re = new RegExp(`${escapeRe(file)}:(\\d+):(\\d+)`);
   const m = re.exec(text) ?? re.exec(text.replaceAll('file://', ''));
   if (!m) return undefined;
   // Babel (jiti's transform) counts columns from 0, V8 stack frames from 1.
-  return `${m[1]}:${Number(m[2]) + (parse ? 1 : 0)}`;
+  const line = Number(m[1]);
+  const col = Number(m[2]) + (parse ? 1 : 0);
+  // A frame in jiti's transformed code (not mapped back) points nowhere real: leave it out.
+  const lines = source.split('\n');
+  if (line < 1 || line > lines.length || col > lines[line - 1]!.length + 1) return undefined;
+  return `${line}:${col}`;
 }
 
 async function readModule(file: string, shown: string): Promise<unknown> {
@@ -184,39 +209,60 @@ async function readModule(file: string, shown: string): Promise<unknown> {
     fsCache: false,
     moduleCache: false,
     sourceMaps: true,
-    interopDefault: true,
+    interopDefault: false,
   });
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${shown}: cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  if (text.trim() === '') {
+    throw new ConfigError(`${shown}: the file is empty (it exports no config)`, { hint: EXPORT_HINT });
+  }
   let mod: unknown;
   try {
-    mod = await jiti.import(file, { default: true });
-    if (mod && typeof (mod as PromiseLike<unknown>).then === 'function') mod = await mod;
+    mod = await jiti.import(file);
   } catch (err) {
-    const where = locationIn(err, file);
+    const where = locationIn(err, file, text);
     const e = err as Error;
     const isParse = /ParseError:|SyntaxError/.test(`${e?.name} ${e?.message}`);
     const what = isParse
       ? `syntax error: ${firstLine(e.message.replace(/^(\w*Error: )+/, ''))}`
       : `failed to load: ${e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${firstLine(e.message)}` : brief(err)}`;
     throw new ConfigError(`${shown}${where ? `:${where}` : ''}: ${what}`, {
-      hint: isParse ? 'fix the syntax there' : 'the config file threw while it was loaded; run it with node/tsx to see why',
+      hint: isParse ? 'fix the syntax there' : where ? 'the config threw at the line named above while it was loaded' : 'the config threw while it was loaded',
       cause: err,
     });
   }
-  const isNamespace = mod !== null && typeof mod === 'object' && (mod as Record<symbol, unknown>)[Symbol.toStringTag] === 'Module';
-  if (isNamespace) {
-    const names = Object.keys(mod as object).filter((k) => k !== 'default');
-    throw new ConfigError(
-      `${shown}: exports no config${names.length > 0 ? ` (it has no default export, only ${names.join(', ')})` : ' (it exports nothing)'}`,
-      { hint: 'end it with `export default defineConfig({ ... })` (import { defineConfig } from \'zdd\')' },
-    );
+  // ESM (a module namespace, or TS/ESM transformed to CommonJS with __esModule) → its default export;
+  // plain CommonJS → module.exports itself.
+  let value: unknown = mod;
+  const isObject = mod !== null && typeof mod === 'object';
+  const esm = isObject && ((mod as Record<symbol, unknown>)[Symbol.toStringTag] === 'Module' || (mod as { __esModule?: unknown }).__esModule === true);
+  if (esm) {
+    if (!('default' in (mod as object))) {
+      const names = Object.keys(mod as object);
+      throw new ConfigError(
+        `${shown}: exports no config (${names.length > 0 ? `no default export, only ${names.join(', ')}` : 'it exports nothing'})`,
+        { hint: EXPORT_HINT },
+      );
+    }
+    value = (mod as { default: unknown }).default;
   }
-  if (mod === undefined || mod === null || typeof mod !== 'object' || Array.isArray(mod)) {
-    throw new ConfigError(`${shown}: the default export must be a config object, got ${mod === undefined ? 'undefined' : Array.isArray(mod) ? `a list ${brief(mod)}` : typeof mod === 'function' ? 'a function' : brief(mod)}`, {
-      hint: 'export the object itself: `export default defineConfig({ app: ..., deployTo: ... })`',
-    });
+  try {
+    if (value && typeof (value as PromiseLike<unknown>).then === 'function') value = await value;
+  } catch (err) {
+    throw new ConfigError(`${shown}: the exported promise failed: ${firstLine((err as Error)?.message ?? String(err))}`, { cause: err });
   }
-  return mod;
+  if (!isObj(value)) {
+    const got = value === undefined ? 'undefined' : Array.isArray(value) ? `a list ${brief(value)}` : typeof value === 'function' ? 'a function' : brief(value);
+    throw new ConfigError(`${shown}: the default export must be a config object, got ${got}`, { hint: EXPORT_HINT });
+  }
+  return value;
 }
+
+const EXPORT_HINT = "end the file with `export default defineConfig({ app: ..., deployTo: ... })` (import { defineConfig } from 'zdd')";
 
 function firstLine(s: string): string {
   return (s.split('\n').find((l) => l.trim() !== '') ?? s).trim();

@@ -105,6 +105,11 @@ function child(node: Json, seg: Seg): Json | undefined {
   return extra && typeof extra === 'object' ? (extra as Json) : undefined;
 }
 
+/** zod writes ±Number.MAX_SAFE_INTEGER as the bounds of a plain `.int()`: no real bound. */
+function realBound(n: unknown): number | undefined {
+  return typeof n === 'number' && Math.abs(n) < Number.MAX_SAFE_INTEGER ? n : undefined;
+}
+
 function numberNoun(node: Json): string {
   return node.type === 'integer' ? 'an integer' : 'a number';
 }
@@ -118,8 +123,8 @@ export function describe(node: Json | undefined): string {
   switch (node.type) {
     case 'integer':
     case 'number': {
-      const min = node.minimum as number | undefined;
-      const max = node.maximum as number | undefined;
+      const min = realBound(node.minimum);
+      const max = realBound(node.maximum);
       const noun = numberNoun(node);
       if (min !== undefined && max !== undefined) return `${noun} from ${min} to ${max}`;
       if (min !== undefined) return `${noun} ≥ ${min}`;
