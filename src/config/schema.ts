@@ -46,7 +46,7 @@ export const nginxSchema = z
   .strictObject({
     test: command.default('nginx -t').describe('Config test; must pass before traffic is switched.'),
     reload: command.default('nginx -s reload').describe('Reload command, run only when the Nginx config changed.'),
-    config: z.array(z.string().min(1)).default([]).describe('Nginx config files to watch: a reload happens only when one changed since the last reload zdd made (default: the files `nginx -T` lists).'),
+    config: z.array(z.string().min(1)).default([]).describe('Nginx config files to watch: a reload happens only when one changed since the last reload zdd made (default: the whole configuration that `<nginx.test> -T` prints).'),
     reloadAlways: z.boolean().default(false).describe('Reload Nginx on every deploy, even when its config did not change.'),
   })
   .describe('Optional; omit when no Nginx fronts the app.');

@@ -66,8 +66,14 @@ server.listen(port, host, () => {
 });
 
 let closed = false;
+// Under a PM2 cluster the primary process hands connections to workers over IPC. For a moment after
+// server.close() it may still hand one to this worker; Node sends such a connection back to the
+// primary, but only if this process is still alive. Exiting inside that window strands the
+// connection in the primary (the client hangs until its timeout), so wait it out.
+const HANDOFF_WINDOW_MS = 1000;
+let handoffWindowOver = false;
 function maybeExit() {
-  if (draining && closed && inFlight === 0) process.exit(0);
+  if (draining && closed && handoffWindowOver && inFlight === 0) process.exit(0);
 }
 
 function shutdown(reason) {
@@ -83,6 +89,10 @@ function shutdown(reason) {
     closed = true;
     maybeExit();
   });
+  setTimeout(() => {
+    handoffWindowOver = true;
+    maybeExit();
+  }, HANDOFF_WINDOW_MS);
   server.closeIdleConnections();
   // Active keep-alive sockets get `Connection: close` on their next response and close after it.
   maybeExit();

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's test command (`npm test`): set up what the tests need on a fresh machine, build, test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Real Nginx for the end-to-end tests (Debian's nginx-light), installed when missing.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "test setup: installing nginx-light with apt-get"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light >/dev/null
+fi
+
+# node_modules (with PM2 and the TypeScript compiler) come from `npm ci`; a fresh clone that skipped it still works.
+[ -d node_modules ] || npm ci --no-audit --no-fund
+
+npm run build
+node scripts/config-reference.mjs --check README.md
+npx vitest run "$@"

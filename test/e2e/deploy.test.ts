@@ -1,0 +1,158 @@
+// zdd deploy end to end: the real CLI, real PM2 (temp PM2_HOME), real Nginx on loopback, the example
+// app, and constant HTTP load through Nginx that never retries. Every deploy here must cost zero
+// failed requests, and a broken release must never be served.
+import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { breakBackendAtBoot, breakHealthcheck, setVersion } from '../helpers/example.js';
+import { httpGet, startLoad, type LoadHandle } from '../helpers/load.js';
+import { makeSite, type Site } from '../helpers/site.js';
+
+const SECRET = 'sk_live_do_not_print_me';
+
+describe('zdd deploy (real PM2 + Nginx, under load)', () => {
+  let site: Site;
+  let load: LoadHandle | undefined;
+  let serverJs = '';
+
+  beforeAll(async () => {
+    site = await makeSite({
+      version: 'v1',
+      config: {
+        backend: { readyTimeout: 5000, killTimeout: 8000, env: { NODE_ENV: 'production', API_KEY: SECRET } },
+        healthcheck: { timeout: 5000 },
+        hooks: { beforeSwitch: ['echo migrating $ZDD_RELEASE > ../migrated.txt'] },
+      },
+    });
+    serverJs = await readFile(join(site.app, 'backend', 'server.js'), 'utf8');
+  });
+
+  afterAll(async () => {
+    await load?.stop();
+    await site?.stop();
+  });
+
+  const restoreServer = () => writeFile(join(site.app, 'backend', 'server.js'), serverJs);
+  const currentId = async () => (await readlink(join(site.deployTo, 'current'))).replace('releases/', '');
+
+  it('first deploy starts the app and serves v1 through Nginx', async () => {
+    const r = await site.zdd(['deploy']);
+    expect(r.exitCode, r.all).toBe(0);
+    expect(await site.served()).toMatchObject({ page: 'v1', api: 'v1' });
+    const id = await currentId();
+    expect(id).toMatch(/^\d{14}$/);
+    const info = JSON.parse(await readFile(join(site.deployTo, 'releases', id, 'release.json'), 'utf8'));
+    expect(info.status).toBe('ok');
+    expect(info.steps.canary).toBeGreaterThan(0);
+    // beforeSwitch ran in the release's backend folder with ZDD_RELEASE set.
+    expect((await readFile(join(site.deployTo, 'releases', id, 'migrated.txt'), 'utf8')).trim()).toBe(`migrating ${id}`);
+    // The secret reached the app's environment but never the output.
+    expect(r.all).not.toContain(SECRET);
+    // The first deploy reloaded Nginx (nothing was served before); let its old workers finish first.
+    await new Promise((res) => setTimeout(res, 1500));
+    // What users request: the page and the API. (/healthz answers 503 on a draining worker on purpose.)
+    load = startLoad({ url: site.nginx.url, paths: ['/', '/api/version'], concurrency: 6, maxDurationMs: 600_000 });
+  });
+
+  it('deploys v2 and v3 with zero failed requests; a long request in flight completes', async () => {
+    for (const v of ['v2', 'v3']) {
+      await setVersion(site.app, v);
+      const before = await currentId();
+      const slow = httpGet(`${site.nginx.url}/api/slow?ms=3000`);
+      const r = await site.zdd(['deploy']);
+      expect(r.exitCode, r.all).toBe(0);
+      const s = await slow;
+      expect(s.status).toBe(200);
+      expect(await site.served()).toMatchObject({ page: v, api: v, release: await currentId() });
+      expect(await currentId()).not.toBe(before);
+      expect(r.all).toMatch(/nginx-reload — config unchanged/);
+    }
+    const report = load!.snapshot();
+    expect(report.failed, JSON.stringify(report.failures.slice(0, 5))).toBe(0);
+    expect(report.total).toBeGreaterThan(100);
+  });
+
+  it('a release that crashes at boot fails at the canary and is never served', async () => {
+    const before = await currentId();
+    await setVersion(site.app, 'broken-boot');
+    await breakBackendAtBoot(site.app);
+    const r = await site.zdd(['deploy']);
+    await restoreServer();
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.all).toContain('canary failed');
+    expect(r.all).toContain('backend broken at boot'); // the tail of the canary's output
+    expect(r.all).toContain(`the site still serves ${before}`);
+    expect(await currentId()).toBe(before);
+    expect(await site.served()).toMatchObject({ page: 'v3', api: 'v3' });
+  });
+
+  it('a release whose health check fails is never served', async () => {
+    const before = await currentId();
+    await setVersion(site.app, 'broken-health');
+    await breakHealthcheck(site.app);
+    const r = await site.zdd(['deploy', '--json']);
+    await restoreServer();
+    expect(r.exitCode, r.all).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ command: 'deploy', result: 'failed', exitCode: 1, error: { step: 'canary' } });
+    expect(doc.error.message).toMatch(/answered 500/);
+    const failed = JSON.parse(await readFile(join(site.deployTo, 'releases', doc.release.id, 'release.json'), 'utf8'));
+    expect(failed.status).toBe('failed');
+    expect(await currentId()).toBe(before);
+    expect(await site.served()).toMatchObject({ page: 'v3', api: 'v3' });
+    const report = load!.snapshot();
+    expect(report.failed, JSON.stringify(report.failures.slice(0, 5))).toBe(0);
+    expect(Object.keys(report.versions)).not.toContain('broken-boot');
+    expect(Object.keys(report.versions)).not.toContain('broken-health');
+  });
+
+  it('a failing nginx test stops the deploy before the switch', async () => {
+    const before = await currentId();
+    await setVersion(site.app, 'v-nginx');
+    const conf = await readFile(site.nginx.confPath, 'utf8');
+    await writeFile(site.nginx.confPath, conf.replace('http {', 'http {\n  this_is_not_a_directive on;'));
+    const r = await site.zdd(['deploy']);
+    await writeFile(site.nginx.confPath, conf);
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.all).toContain('nginx-test failed');
+    expect(r.all).toContain('this_is_not_a_directive');
+    expect(await currentId()).toBe(before);
+    expect(await site.served()).toMatchObject({ api: 'v3' });
+  });
+
+  it('zero failed requests across all of the above', async () => {
+    const report = await load!.stop();
+    load = undefined;
+    const log = await readFile(site.nginx.errorLog, 'utf8').catch(() => '');
+    expect(report.failed, JSON.stringify(report.failures.slice(0, 5)) + log.slice(-3000)).toBe(0);
+    expect(report.versions.v1).toBeGreaterThan(0);
+    expect(report.versions.v3).toBeGreaterThan(0);
+  });
+
+  it('a release that passes the canary but fails under PM2 is switched back', async () => {
+    const before = await currentId();
+    await setVersion(site.app, 'broken-under-pm2');
+    // Fails only in a PM2 worker (NODE_APP_INSTANCE is set by PM2), so the canary passes.
+    await writeFile(join(site.app, 'backend', 'server.js'), serverJs.replace("'use strict';", "'use strict';\nif (process.env.NODE_APP_INSTANCE !== undefined) throw new Error('only under pm2');"));
+    const r = await site.zdd(['deploy']);
+    await restoreServer();
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.all).toContain('verify failed');
+    expect(r.all).toContain('undo pm2');
+    expect(await currentId()).toBe(before);
+    // PM2 is back on the previous release, every worker.
+    let served = await site.served();
+    for (let i = 0; i < 20 && served.api !== 'v3'; i++) {
+      await new Promise((res) => setTimeout(res, 500));
+      served = await site.served();
+    }
+    expect(served).toMatchObject({ page: 'v3', api: 'v3', release: before });
+  });
+
+  it('deploys again after all the failures', async () => {
+    await setVersion(site.app, 'v4');
+    const r = await site.zdd(['deploy']);
+    expect(r.exitCode, r.all).toBe(0);
+    expect(await site.served()).toMatchObject({ page: 'v4', api: 'v4' });
+  });
+});
