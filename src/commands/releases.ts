@@ -1,6 +1,98 @@
-import { NotBuiltError } from '../errors.js';
+/**
+ * `zdd releases`: the kept releases, newest first, as a table (or `{ releases: [...] }` with --json).
+ * Read-only. A release whose release.json is missing or corrupt is listed as `corrupt` with a
+ * warning; it never stops the listing.
+ */
+import path from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { EXIT } from '../errors.js';
+import { LocalHost } from '../host/local.js';
+import { pathsFor } from '../lib/paths.js';
+import { currentId } from '../lib/release.js';
+import { loadCandidates, type Candidate } from '../lib/select.js';
+import { formatBytes, formatSpan, formatTime, renderTable } from '../lib/table.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
 
-export async function releasesCommand(_opts: GlobalOptions, _io: CommandIO, _args: string[]): Promise<CommandResult> {
-  throw new NotBuiltError('zdd releases is not built yet', { hint: 'see the open issues of the zdd project' });
+export type ReleaseRowStatus = 'current' | 'ok' | 'failed' | 'building' | 'rolled-back-from' | 'corrupt';
+
+export interface ReleaseRow {
+  id: string;
+  status: ReleaseRowStatus;
+  /** Is `current` pointing at it? */
+  current: boolean;
+  /** The status written in release.json (`ok`, `failed`, `building`), null when unreadable. */
+  recordStatus: string | null;
+  commit: string | null;
+  createdAt: string | null;
+  durationMs: number | null;
+  sizeBytes: number;
+  wentLiveAt: string | null;
+  rolledBackAt: string | null;
+  /** Why the record could not be read, or what is missing. */
+  problem: string | null;
+}
+
+export function rowOf(c: Candidate, current: string | undefined, sizeBytes: number): ReleaseRow {
+  const info = c.record.ok ? c.record.info : undefined;
+  const isCurrent = c.id === current;
+  let status: ReleaseRowStatus;
+  if (isCurrent) status = 'current';
+  else if (!info) status = 'corrupt';
+  else if (info.rolledBackAt && info.status === 'ok') status = 'rolled-back-from';
+  else status = (['ok', 'failed', 'building'] as const).find((s) => s === info.status) ?? 'corrupt';
+  return {
+    id: c.id,
+    status,
+    current: isCurrent,
+    recordStatus: info ? String(info.status) : null,
+    commit: info?.commit ?? info?.git?.commit ?? null,
+    createdAt: info?.createdAt ?? null,
+    durationMs: typeof info?.durationMs === 'number' ? info.durationMs : null,
+    sizeBytes,
+    wentLiveAt: info?.wentLiveAt ?? null,
+    rolledBackAt: info?.rolledBackAt ?? null,
+    problem: c.record.ok ? null : c.record.problem,
+  };
+}
+
+export function releasesTable(rows: ReleaseRow[]): string {
+  return renderTable(
+    [
+      { header: 'ID' },
+      { header: 'STATUS' },
+      { header: 'COMMIT' },
+      { header: 'CREATED (UTC)' },
+      { header: 'DURATION', align: 'right' },
+      { header: 'SIZE', align: 'right' },
+    ],
+    rows.map((r) => [
+      r.id,
+      r.status,
+      r.commit ? r.commit.slice(0, 8) : null,
+      formatTime(r.createdAt),
+      r.durationMs === null ? null : formatSpan(r.durationMs),
+      formatBytes(r.sizeBytes),
+    ]),
+  );
+}
+
+export async function releasesCommand(opts: GlobalOptions, io: CommandIO): Promise<CommandResult> {
+  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd });
+  const paths = pathsFor(config);
+  const host = new LocalHost();
+  const current = await currentId(host, paths);
+  const candidates = await loadCandidates(host, paths);
+  const rows: ReleaseRow[] = [];
+  for (const c of candidates) {
+    const size = await host.diskUsage(path.join(paths.releases, c.id)).catch(() => 0);
+    const row = rowOf(c, current, size);
+    if (row.problem) io.out.warn(`release ${c.id}: ${row.problem.replace(/^its /, '')}`);
+    rows.push(row);
+  }
+  if (current && !candidates.some((c) => c.id === current)) {
+    io.out.warn(`current points at ${current}, which is not in ${paths.releases}`);
+  }
+  if (rows.length === 0) io.out.print(`no releases in ${paths.releases}`);
+  else io.out.print(releasesTable(rows));
+  return { exitCode: EXIT.ok, json: { current: current ?? null, releases: rows } };
 }

@@ -1,6 +1,139 @@
-import { NotBuiltError } from '../errors.js';
+/**
+ * `zdd rollback [id]`: switch back to a kept release with no rebuild. The target is checked before
+ * anything is touched (bad id, unknown/ambiguous prefix, failed, half-built or incomplete release:
+ * exit 2), then the deploy's own steps run: lock, nginx test, switch, PM2 reload, verify (a failure
+ * switches back and exits 1), nginx reload when needed, record.
+ */
+import { loadConfig } from '../config/load.js';
+import { EXIT, LockedError, StepFailed, UsageError, ZddError } from '../errors.js';
+import { LocalHost } from '../host/local.js';
+import { makeContext, trapSignals } from '../lib/context.js';
+import { pathsFor, releaseRef } from '../lib/paths.js';
+import { appendHistory, currentId } from '../lib/release.js';
+import { assertIdSyntax, loadCandidates, selectTarget, type Selection } from '../lib/select.js';
+import { formatMs } from '../output/reporter.js';
+import { planSteps, runSteps, type StepReport } from '../runner.js';
+import { rollbackSteps } from '../steps/index.js';
+import type { DeployContext, Step } from '../steps/types.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
+import { parseLockWait, stepsJson } from './deploy.js';
 
-export async function rollbackCommand(_opts: GlobalOptions, _io: CommandIO, _args: string[]): Promise<CommandResult> {
-  throw new NotBuiltError('zdd rollback is not built yet', { hint: 'see the open issues of the zdd project' });
+export interface RollbackOptions extends GlobalOptions {
+  dryRun?: boolean;
+  force?: boolean;
+  lockWait?: string;
+}
+
+function needsOf(ctx: Pick<DeployContext, 'config'>) {
+  return { backend: Boolean(ctx.config.backend), frontend: Boolean(ctx.config.frontend) };
+}
+
+/**
+ * Runs right after `lock`: what was read before the lock may be stale (with --lock-wait, another
+ * deploy may have switched `current` meanwhile), so choose again on the locked state. A named
+ * release stays the same release; "the previous one" is recomputed against the new `current`.
+ */
+function recheck(requested: string | undefined, force: boolean): Step {
+  return {
+    id: 'target',
+    async plan(ctx) {
+      return { summary: `re-check ${requested ? `release ${ctx.release.id}` : 'the previous good release'} against current once the lock is held` };
+    },
+    async run(ctx) {
+      const cur = await currentId(ctx.host, ctx.paths);
+      const sel = selectTarget({ requested, current: cur, candidates: await loadCandidates(ctx.host, ctx.paths), force, needs: needsOf(ctx) });
+      const moved = cur !== ctx.previous?.id;
+      if (moved) ctx.out.warn(`current moved to ${cur ?? 'nothing'} while waiting for the lock (was ${ctx.previous?.id ?? 'nothing'})`);
+      if (sel.id !== ctx.release.id) ctx.out.warn(`rolling back to ${sel.id} instead of ${ctx.release.id}, the previous good release of the new current`);
+      ctx.release = releaseRef(ctx.paths, sel.id);
+      ctx.previous = cur ? releaseRef(ctx.paths, cur) : undefined;
+      return `${ctx.previous?.id ?? 'nothing'} -> ${ctx.release.id}`;
+    },
+  };
+}
+
+/** The rollback's step list: the shared `rollbackSteps`, with the re-check right after the lock. */
+export function stepsFor(requested: string | undefined, force: boolean): Step[] {
+  return rollbackSteps.flatMap((s) => (s.id === 'lock' ? [s, recheck(requested, force)] : [s]));
+}
+
+function releaseJson(ctx: DeployContext) {
+  return { id: ctx.release.id, dir: ctx.release.dir, previous: ctx.previous?.id ?? null };
+}
+
+/** The runner wraps every error of a step as StepFailed (exit 1); a lock held (3) or a target refused after the lock (2) keep their codes. */
+function unwrap(err: unknown): unknown {
+  if (err instanceof StepFailed && (err.cause instanceof LockedError || err.cause instanceof UsageError)) return err.cause;
+  return err;
+}
+
+export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args: string[]): Promise<CommandResult> {
+  const requested = args[0];
+  if (requested !== undefined) assertIdSyntax(requested); // before reading anything
+  const lockWait = parseLockWait(opts.lockWait);
+  const force = Boolean(opts.force);
+  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd });
+  const paths = pathsFor(config);
+  const local = new LocalHost();
+
+  const current = await currentId(local, paths);
+  const selection: Selection = selectTarget({
+    requested,
+    current,
+    candidates: await loadCandidates(local, paths),
+    force,
+    needs: { backend: Boolean(config.backend), frontend: Boolean(config.frontend) },
+  });
+  for (const n of selection.notes) io.out.warn(n);
+
+  const ctx = await makeContext({
+    command: 'rollback',
+    config,
+    out: io.out,
+    flags: { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force },
+    releaseId: selection.id,
+  });
+  const steps = stepsFor(requested, force);
+
+  if (ctx.flags.dryRun) {
+    io.out.info(`dry run: rollback of ${config.app} from ${ctx.previous?.id ?? 'nothing'} to ${ctx.release.id}; nothing will change`);
+    const reports = await planSteps(steps, ctx);
+    io.out.summary(true, 'dry run: nothing was changed');
+    return { exitCode: EXIT.ok, json: { dryRun: true, release: releaseJson(ctx), forced: selection.forced, steps: stepsJson(reports) } };
+  }
+
+  io.out.info(`rolling back ${config.app}: ${ctx.previous?.id ?? 'nothing'} -> ${ctx.release.id}`);
+  const untrap = trapSignals(ctx);
+  try {
+    const reports = await runSteps(steps, ctx);
+    const total = Date.now() - ctx.startedAt.getTime();
+    io.out.summary(true, `rolled back ${config.app} to ${ctx.release.id} in ${formatMs(total)}${ctx.previous ? ` (was ${ctx.previous.id})` : ''}`);
+    if (ctx.interrupt.requested) io.out.warn(`interrupted after the switch: ${ctx.release.id} was verified and is live`);
+    return { exitCode: EXIT.ok, json: { release: releaseJson(ctx), forced: selection.forced, steps: stepsJson(reports), timings: ctx.timings } };
+  } catch (raw) {
+    const reports = (raw as { reports?: StepReport[] }).reports;
+    const err = unwrap(raw);
+    await afterFailure(ctx, err);
+    throw Object.assign(err as object, { json: { release: releaseJson(ctx), steps: stepsJson(reports) } });
+  } finally {
+    untrap();
+  }
+}
+
+/** The target's record is left as it was (a failed rollback says nothing sure about the release); the history gets a failed line. */
+async function afterFailure(ctx: DeployContext, err: unknown): Promise<void> {
+  const message = (err as Error).message;
+  if (ctx.notes.lock) {
+    const me = await ctx.host.identity();
+    await appendHistory(ctx.host, ctx.paths, {
+      at: new Date().toISOString(), action: 'rollback', result: 'failed', release: ctx.release.id, from: ctx.previous?.id ?? null,
+      user: me.user, host: me.hostname, error: message,
+    }).catch(() => {});
+  }
+  const serving = ctx.switched ? ctx.release.id : ctx.previous?.id;
+  const where = serving ? `the site still serves ${serving}` : 'nothing was serving before; nothing serves now';
+  if (err instanceof ZddError && !(err instanceof LockedError) && !(err instanceof UsageError)) {
+    err.hint = [err.hint, where].filter(Boolean).join('; ');
+  }
+  ctx.out.summary(false, `rollback to ${ctx.release.id} failed; ${where}`);
 }
