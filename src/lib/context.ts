@@ -31,6 +31,7 @@ export async function makeContext(opts: {
     switched: false,
     timings: {},
     startedAt: new Date(),
+    userMs: 0,
     interrupt: { requested: false, controller: new AbortController() },
     notes: {},
   };

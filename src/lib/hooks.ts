@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { DeployContext } from '../steps/types.js';
+import { runUserCommand } from './user-command.js';
 
 export type HookName = 'beforeSwitch' | 'afterSwitch' | 'afterDeploy' | 'onFailure';
 
@@ -20,11 +21,7 @@ export async function runHook(ctx: DeployContext, name: HookName): Promise<numbe
   const cwd = ctx.config.backend ? path.join(ctx.release.dir, 'backend') : ctx.release.dir;
   for (const line of lines) {
     ctx.out.info(`${name}: ${line}`);
-    await ctx.host.shell(line, {
-      cwd,
-      env: { ...ctx.config.backend?.env, ...hookEnv(ctx) },
-      onOutput: ctx.out.verbose ? (c) => ctx.out.debug(c.trimEnd()) : undefined,
-    });
+    await runUserCommand(ctx, ctx.host, line, { cwd, env: { ...ctx.config.backend?.env, ...hookEnv(ctx) } });
   }
   return lines.length;
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { StepFailed } from '../errors.js';
+import { runUserCommand } from '../lib/user-command.js';
 import type { Step } from './types.js';
 
 /** Run `backend.build` if set; copy `backend.root` into releases/<id>/backend/ without node_modules and .git. */
@@ -15,11 +16,7 @@ export const buildBackend: Step = {
   async run(ctx) {
     const b = ctx.config.backend!;
     if (b.build) {
-      await ctx.builder.shell(b.build, {
-        cwd: b.root,
-        signal: ctx.interrupt.controller.signal,
-        onOutput: ctx.out.verbose ? (c) => ctx.out.debug(c.trimEnd()) : undefined,
-      });
+      await runUserCommand(ctx, ctx.builder, b.build, { cwd: b.root });
     }
     const dest = path.join(ctx.release.dir, 'backend');
     await ctx.host.remove(dest);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { StepFailed } from '../errors.js';
+import { runUserCommand } from '../lib/user-command.js';
 import type { Step } from './types.js';
 
 /** Run `frontend.build` in `frontend.root`; copy `outDir` into releases/<id>/frontend/. */
@@ -12,11 +13,7 @@ export const buildFrontend: Step = {
   },
   async run(ctx) {
     const f = ctx.config.frontend!;
-    await ctx.builder.shell(f.build, {
-      cwd: f.root,
-      signal: ctx.interrupt.controller.signal,
-      onOutput: ctx.out.verbose ? (c) => ctx.out.debug(c.trimEnd()) : undefined,
-    });
+    await runUserCommand(ctx, ctx.builder, f.build, { cwd: f.root });
     const outDir = path.resolve(f.root, f.outDir);
     if (!(await ctx.builder.stat(path.join(outDir, 'index.html')))) {
       throw new StepFailed('build-frontend', `${outDir} has no index.html after \`${f.build}\``, {

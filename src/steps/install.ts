@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { runUserCommand } from '../lib/user-command.js';
 import type { Step } from './types.js';
 
 /** Run `backend.install` inside the release's backend folder. */
@@ -10,10 +11,6 @@ export const install: Step = {
     return { summary: b.install, actions: [`run \`${b.install}\` in ${path.join(ctx.release.dir, 'backend')}`] };
   },
   async run(ctx) {
-    await ctx.host.shell(ctx.config.backend!.install, {
-      cwd: path.join(ctx.release.dir, 'backend'),
-      signal: ctx.interrupt.controller.signal,
-      onOutput: ctx.out.verbose ? (c) => ctx.out.debug(c.trimEnd()) : undefined,
-    });
+    await runUserCommand(ctx, ctx.host, ctx.config.backend!.install, { cwd: path.join(ctx.release.dir, 'backend') });
   },
 };

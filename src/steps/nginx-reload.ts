@@ -1,4 +1,5 @@
 import { decideNginxReload, stateFile, type NginxDecision } from '../lib/nginx.js';
+import { runUserCommand } from '../lib/user-command.js';
 import type { Step } from './types.js';
 
 /** Reload Nginx only when needed, and say why it did or did not. */
@@ -13,7 +14,7 @@ export const nginxReload: Step = {
   },
   async run(ctx) {
     const d = ctx.notes.nginx as NginxDecision;
-    await ctx.host.shell(ctx.config.nginx!.reload, { cwd: ctx.paths.root });
+    await runUserCommand(ctx, ctx.host, ctx.config.nginx!.reload, { cwd: ctx.paths.root });
     if (d.hash) await ctx.host.writeFile(stateFile(ctx), d.hash + '\n');
     return d.reason;
   },

@@ -1,3 +1,4 @@
+import { runUserCommand } from '../lib/user-command.js';
 import type { Step } from './types.js';
 
 /** `nginx.test` must pass before traffic is switched. */
@@ -8,6 +9,6 @@ export const nginxTest: Step = {
     return { summary: ctx.config.nginx.test };
   },
   async run(ctx) {
-    await ctx.host.shell(ctx.config.nginx!.test, { cwd: ctx.paths.root, readOnly: true });
+    await runUserCommand(ctx, ctx.host, ctx.config.nginx!.test, { cwd: ctx.paths.root, readOnly: true });
   },
 };

@@ -55,6 +55,8 @@ export interface DeployContext {
   /** Step id -> milliseconds, filled by the runner. */
   timings: Record<string, number>;
   startedAt: Date;
+  /** Time spent in commands the user wrote (builds, install, hooks, nginx), in ms. */
+  userMs: number;
   /** Set by a SIGINT/SIGTERM handler; cancels running commands before the switch. */
   interrupt: { requested: boolean; signal?: string; controller: AbortController };
   /** Free-form facts steps hand to later steps (canary port, nginx decision...). */
