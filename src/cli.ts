@@ -162,7 +162,7 @@ function report(err: unknown, io: CommandIO, verbose: boolean): void {
   const out = io.out;
   if (err instanceof ConfigError) {
     for (const p of err.problems) out.error(p);
-    if (err.hint) out.error('', err.hint);
+    if (err.hint) out.hint(err.hint);
   } else if (err instanceof StepFailed) {
     if (err.tail) out.block(err.tail);
     out.error(`${err.step} failed: ${err.message}`, err.hint);

@@ -3,7 +3,7 @@
  * the completed steps in reverse, and at the end it always calls `cleanup` of every step that started.
  * `--dry-run` prints every step's plan and runs nothing.
  */
-import { CommandFailed, StepFailed, ZddError } from './errors.js';
+import { CommandFailed, EXIT, StepFailed, ZddError } from './errors.js';
 import type { DeployContext, Plan, Step } from './steps/types.js';
 
 export interface StepReport {
@@ -16,10 +16,13 @@ export interface StepReport {
 
 export class Interrupted extends ZddError {}
 
-function asStepFailed(step: string, err: unknown): StepFailed {
+/** A step's error as StepFailed (exit 1), except errors that carry another exit code (locked: 3, usage: 2). */
+function asStepFailed(step: string, err: unknown): ZddError {
   if (err instanceof StepFailed) return err;
+  if (err instanceof ZddError && err.exitCode !== EXIT.failed) return err;
   if (err instanceof CommandFailed) return new StepFailed(step, err.message, { tail: err.tail, hint: err.hint, cause: err });
   if (err instanceof ZddError) return new StepFailed(step, err.message, { hint: err.hint, cause: err });
+
   const e = err as NodeJS.ErrnoException;
   const msg = e?.code && e.path ? `${e.code}: ${e.message}` : (e?.message ?? String(err));
   return new StepFailed(step, msg, { cause: err });

@@ -77,7 +77,7 @@ export function releasesTable(rows: ReleaseRow[]): string {
 }
 
 export async function releasesCommand(opts: GlobalOptions, io: CommandIO): Promise<CommandResult> {
-  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd });
+  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
   const paths = pathsFor(config);
   const host = new LocalHost();
   const current = await currentId(host, paths);

@@ -5,7 +5,7 @@
  * switches back and exits 1), nginx reload when needed, record.
  */
 import { loadConfig } from '../config/load.js';
-import { EXIT, LockedError, StepFailed, UsageError, ZddError } from '../errors.js';
+import { EXIT, LockedError, UsageError, ZddError } from '../errors.js';
 import { LocalHost } from '../host/local.js';
 import { makeContext, trapSignals } from '../lib/context.js';
 import { pathsFor, releaseRef } from '../lib/paths.js';
@@ -61,18 +61,12 @@ function releaseJson(ctx: DeployContext) {
   return { id: ctx.release.id, dir: ctx.release.dir, previous: ctx.previous?.id ?? null };
 }
 
-/** The runner wraps every error of a step as StepFailed (exit 1); a lock held (3) or a target refused after the lock (2) keep their codes. */
-function unwrap(err: unknown): unknown {
-  if (err instanceof StepFailed && (err.cause instanceof LockedError || err.cause instanceof UsageError)) return err.cause;
-  return err;
-}
-
 export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args: string[]): Promise<CommandResult> {
   const requested = args[0];
   if (requested !== undefined) assertIdSyntax(requested); // before reading anything
   const lockWait = parseLockWait(opts.lockWait);
   const force = Boolean(opts.force);
-  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd });
+  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
   const paths = pathsFor(config);
   const local = new LocalHost();
 
@@ -110,9 +104,8 @@ export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args
     io.out.summary(true, `rolled back ${config.app} to ${ctx.release.id} in ${formatMs(total)}${ctx.previous ? ` (was ${ctx.previous.id})` : ''}`);
     if (ctx.interrupt.requested) io.out.warn(`interrupted after the switch: ${ctx.release.id} was verified and is live`);
     return { exitCode: EXIT.ok, json: { release: releaseJson(ctx), forced: selection.forced, steps: stepsJson(reports), timings: ctx.timings } };
-  } catch (raw) {
-    const reports = (raw as { reports?: StepReport[] }).reports;
-    const err = unwrap(raw);
+  } catch (err) {
+    const reports = (err as { reports?: StepReport[] }).reports;
     await afterFailure(ctx, err);
     throw Object.assign(err as object, { json: { release: releaseJson(ctx), steps: stepsJson(reports) } });
   } finally {

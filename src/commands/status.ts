@@ -46,7 +46,7 @@ export function instancesTable(rows: InstanceRow[]): string {
 }
 
 export async function statusCommand(opts: GlobalOptions, io: CommandIO): Promise<CommandResult> {
-  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd });
+  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
   const paths = pathsFor(config);
   const host = new LocalHost();
   const problems: string[] = [];

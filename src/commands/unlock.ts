@@ -32,7 +32,7 @@ async function ask(question: string): Promise<boolean> {
 }
 
 export async function unlockCommand(opts: UnlockOptions, io: CommandIO): Promise<CommandResult> {
-  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd });
+  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
   const paths = pathsFor(config);
   const host = new LocalHost();
 

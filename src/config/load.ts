@@ -21,6 +21,11 @@ export const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib6
 export interface LoadOptions {
   configPath?: string;
   cwd: string;
+  /**
+   * Check that frontend.root/backend.root exist (default true). Commands that never build (releases,
+   * status, rollback, unlock) pass false, so they work on a server without the project's source.
+   */
+  checkSources?: boolean;
 }
 
 export function findConfig(cwd: string): string | undefined {
@@ -63,7 +68,7 @@ export async function loadConfig(opts: LoadOptions): Promise<ZddConfig> {
   const parsed = configSchema.safeParse(raw);
   const problems = parsed.success ? [] : formatIssues(parsed.error.issues, raw);
   const flagged = parsed.success ? [] : parsed.error.issues.map((i) => formatPath(i.path));
-  problems.push(...semanticProblems(raw as Record<string, unknown>, projectDir, flagged));
+  problems.push(...semanticProblems(raw as Record<string, unknown>, projectDir, flagged, opts.checkSources !== false));
   sortByFileOrder(problems, raw);
   if (problems.length > 0 || !parsed.success) {
     throw new ConfigError(problems, {
@@ -280,7 +285,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof
  * Checks beyond the schema's shapes. They run on the raw input even when the schema found problems
  * (so every problem is reported at once), skipping any key the schema already flagged.
  */
-function semanticProblems(raw: Record<string, unknown>, projectDir: string, flagged: string[]): string[] {
+function semanticProblems(raw: Record<string, unknown>, projectDir: string, flagged: string[], checkSources: boolean): string[] {
   const out: string[] = [];
   if (!isObj(raw)) {
     if (flagged.length === 0) out.push(`(config): expected an object, got ${brief(raw)}`);
@@ -329,7 +334,7 @@ function semanticProblems(raw: Record<string, unknown>, projectDir: string, flag
     const section = raw[part];
     if (!isObj(section)) continue;
     const root = section.root === undefined ? part : section.root;
-    if (typeof root === 'string' && root !== '' && ok(`${part}.root`)) {
+    if (checkSources && typeof root === 'string' && root !== '' && ok(`${part}.root`)) {
       const abs = path.resolve(projectDir, root);
       if (!existsSync(abs)) out.push(`${part}.root: folder not found: ${abs}`);
       else if (!isDir(abs)) out.push(`${part}.root: not a folder: ${abs}`);

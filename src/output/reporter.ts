@@ -158,6 +158,12 @@ export class Reporter {
     }
   }
 
+  hint(text: string): void {
+    this.stopSpinner();
+    if (this.mode === 'tty') this.write(`${this.c.cyan('hint')}  ${text}`);
+    else this.plain('hint', text);
+  }
+
   summary(ok: boolean, text: string): void {
     this.stopSpinner();
     if (this.mode === 'tty') this.write(ok ? this.c.green.bold(text) : this.c.red.bold(text));
