@@ -249,13 +249,19 @@ export class LocalHost implements Host {
 
   async upload(localDir: string, hostDir: string, opts: { exclude?: string[] } = {}): Promise<void> {
     const exclude = new Set(opts.exclude ?? []);
-    await fs.cp(localDir, hostDir, {
-      recursive: true,
-      // Keep symlinks as symlinks, and don't follow them out of the tree.
-      verbatimSymlinks: true,
-      preserveTimestamps: true,
-      filter: (src) => !exclude.has(path.basename(src)) || path.resolve(src) === path.resolve(localDir),
-    });
+    try {
+      await fs.cp(localDir, hostDir, {
+        recursive: true,
+        // Keep symlinks as symlinks, and don't follow them out of the tree.
+        verbatimSymlinks: true,
+        preserveTimestamps: true,
+        filter: (src) => !exclude.has(path.basename(src)) || path.resolve(src) === path.resolve(localDir),
+      });
+    } catch (err) {
+      // fs.cp's errors often name neither side (ENOSPC on a write): say where it was going.
+      const e = err as NodeJS.ErrnoException;
+      throw Object.assign(new Error(`copying ${localDir} to ${hostDir}: ${e.message}`, { cause: err }), { code: e.code, path: hostDir });
+    }
   }
 
   async diskUsage(p: string): Promise<number> {

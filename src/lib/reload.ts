@@ -4,7 +4,7 @@
  * switch-back of a failed deploy, and rollback.
  */
 import path from 'node:path';
-import { StepFailed } from '../errors.js';
+import { CommandFailed, StepFailed } from '../errors.js';
 import type { DeployContext } from '../steps/types.js';
 import { appInstances, ecosystemSource, pm2Command, type Pm2Instance } from './pm2.js';
 
@@ -40,6 +40,17 @@ export async function reloadInto(ctx: DeployContext, releaseId: string): Promise
     await ctx.host.exec([...pm2, 'start', ctx.paths.ecosystem, '--only', ctx.config.app], opts);
     return 'started';
   }
-  await ctx.host.exec([...pm2, 'reload', ctx.paths.ecosystem, '--only', ctx.config.app, '--update-env'], opts);
-  return 'reloaded';
+  // A reload still running in the PM2 daemon (say, started by a zdd that was killed) makes PM2 refuse
+  // a new one for that worker: wait for it to finish, then reload.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await ctx.host.exec([...pm2, 'reload', ctx.paths.ecosystem, '--only', ctx.config.app, '--update-env'], opts);
+      return 'reloaded';
+    } catch (err) {
+      if (!(err instanceof CommandFailed) || !/already in progress/i.test(err.tail) || Date.now() > deadline) throw err;
+      ctx.out.info('PM2 is still finishing an earlier reload; waiting for it');
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
 }

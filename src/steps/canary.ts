@@ -2,7 +2,31 @@ import path from 'node:path';
 import { StepFailed } from '../errors.js';
 import { tail } from '../host/local.js';
 import type { BackgroundProcess } from '../host/types.js';
-import type { Step } from './types.js';
+import type { DeployContext, Step } from './types.js';
+
+export function canaryFile(ctx: DeployContext): string {
+  return path.join(ctx.paths.state, 'canary.json');
+}
+
+/**
+ * A canary left running by a zdd that was killed: stop its process group, but only if the pid still
+ * runs something from this deploy root's releases (pids get reused).
+ */
+export async function stopStrayCanary(ctx: DeployContext): Promise<void> {
+  const text = await ctx.host.readFile(canaryFile(ctx));
+  if (text === undefined) return;
+  try {
+    const { pid, release } = JSON.parse(text) as { pid: number; release: string };
+    const cmdline = ((await ctx.host.readFile(`/proc/${pid}/cmdline`)) ?? '').split('\0').join(' ');
+    if (Number.isInteger(pid) && pid > 1 && cmdline.includes(ctx.paths.releases + path.sep)) {
+      ctx.out.warn(`stopping the canary of release ${release} (pid ${pid}) left by a deploy that stopped`);
+      await ctx.host.exec(['kill', '-KILL', '--', `-${pid}`], { reject: false });
+    }
+  } catch {
+    /* unreadable: nothing we can safely stop */
+  }
+  await ctx.host.remove(canaryFile(ctx));
+}
 
 /**
  * Boot the release's backend once, outside PM2, on a free port, with the app's environment; it must
@@ -26,6 +50,8 @@ export const canary: Step = {
       env: { ...b.env, PORT: String(port), ZDD_RELEASE: ctx.release.id, ZDD_CANARY: '1', ZDD_KILL_TIMEOUT: String(b.killTimeout) },
     });
     ctx.notes.canary = proc;
+    // If zdd is killed now, the next deploy finds the canary here and stops it (it runs in its own group).
+    if (proc.pid) await ctx.host.writeFile(canaryFile(ctx), JSON.stringify({ pid: proc.pid, release: ctx.release.id, port }) + '\n');
     let ready = false;
     void proc.waitForMessage('ready').then(() => (ready = true));
     let exited: { code: number | null; signal: string | null } | undefined;
@@ -58,5 +84,6 @@ export const canary: Step = {
   async cleanup(ctx) {
     const proc = ctx.notes.canary as BackgroundProcess | undefined;
     await proc?.stop(ctx.config.backend?.killTimeout ?? 5000);
+    await ctx.host.remove(canaryFile(ctx));
   },
 };

@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { StepFailed } from '../errors.js';
 import { listReleaseIds, readRelease, writeRelease, updateRelease, type ReleaseInfo } from '../lib/release.js';
+import { stopStrayCanary } from './canary.js';
 import type { DeployContext, Step } from './types.js';
 
 async function gitInfo(dir: string): Promise<ReleaseInfo['git']> {
@@ -43,6 +44,7 @@ export const prepare: Step = {
   },
   async run(ctx) {
     await ctx.host.mkdir(ctx.paths.shared);
+    await stopStrayCanary(ctx);
     await markAbandoned(ctx);
     if (await ctx.host.lstat(ctx.release.dir)) {
       throw new StepFailed('prepare', `${ctx.release.dir} already exists`);
