@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/load.js';
+import { closePm2 } from '../lib/reload.js';
 import { EXIT, StepFailed, ZddError } from '../errors.js';
 import { makeContext, trapSignals } from '../lib/context.js';
 import { runHook } from '../lib/hooks.js';
@@ -53,7 +54,12 @@ export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise
 
   if (ctx.flags.dryRun) {
     io.out.info(`dry run: deploy of ${config.app} to ${paths.root} as release ${ctx.release.id}; nothing will change`);
-    const reports = await planSteps(deploySteps, ctx);
+    let reports;
+    try {
+      reports = await planSteps(deploySteps, ctx);
+    } finally {
+      await closePm2(ctx);
+    }
     io.out.summary(true, 'dry run: nothing was changed');
     return { exitCode: EXIT.ok, json: { dryRun: true, release: releaseJson(ctx), steps: stepsJson(reports) } };
   }
@@ -77,6 +83,7 @@ export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise
     throw Object.assign(e, { json: { release: releaseJson(ctx), steps: stepsJson(e.reports) } });
   } finally {
     untrap();
+    await closePm2(ctx);
   }
 }
 

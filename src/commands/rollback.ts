@@ -5,6 +5,7 @@
  * switches back and exits 1), nginx reload when needed, record.
  */
 import { loadConfig } from '../config/load.js';
+import { closePm2 } from '../lib/reload.js';
 import { EXIT, LockedError, UsageError, ZddError } from '../errors.js';
 import { LocalHost } from '../host/local.js';
 import { makeContext, trapSignals } from '../lib/context.js';
@@ -91,7 +92,12 @@ export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args
 
   if (ctx.flags.dryRun) {
     io.out.info(`dry run: rollback of ${config.app} from ${ctx.previous?.id ?? 'nothing'} to ${ctx.release.id}; nothing will change`);
-    const reports = await planSteps(steps, ctx);
+    let reports;
+    try {
+      reports = await planSteps(steps, ctx);
+    } finally {
+      await closePm2(ctx);
+    }
     io.out.summary(true, 'dry run: nothing was changed');
     return { exitCode: EXIT.ok, json: { dryRun: true, release: releaseJson(ctx), forced: selection.forced, steps: stepsJson(reports) } };
   }
@@ -110,6 +116,7 @@ export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args
     throw Object.assign(err as object, { json: { release: releaseJson(ctx), steps: stepsJson(reports) } });
   } finally {
     untrap();
+    await closePm2(ctx);
   }
 }
 

@@ -2,7 +2,9 @@
  * PM2 through the host: which binary, the ecosystem file zdd writes, and `pm2 jlist` parsed into
  * what zdd needs (status, the release each instance runs, restarts).
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import type { ZddConfig } from '../config/schema.js';
 import type { Host } from '../host/types.js';
@@ -54,28 +56,80 @@ export function ecosystemSource(config: ZddConfig, paths: Paths, releaseId: stri
   return `// Written by zdd on every deploy; edit zdd's config instead.\nmodule.exports = ${JSON.stringify({ apps: [app] }, null, 2)};\n`;
 }
 
+function toInstance(p: Record<string, any>): Pm2Instance {
+  const env = p.pm2_env ?? {};
+  return {
+    pmId: p.pm_id,
+    name: p.name,
+    status: env.status,
+    release: env.ZDD_RELEASE ?? env.env?.ZDD_RELEASE ?? null,
+    execPath: env.pm_exec_path ?? '',
+    cwd: env.pm_cwd ?? '',
+    restarts: env.restart_time ?? 0,
+    uptimeStart: env.pm_uptime ?? null,
+    pid: p.pid ?? null,
+    execMode: env.exec_mode ?? '',
+  };
+}
+
+/** `pm2 jlist` through the host (any host; costs a PM2 CLI start, about half a second). */
 export async function pm2List(host: Host, pm2: string[], cwd: string): Promise<Pm2Instance[]> {
   const r = await host.exec([...pm2, 'jlist'], { cwd, readOnly: true });
   // pm2 may print a banner ("[PM2] Spawning PM2 daemon...") before the JSON line.
   const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('[{') || l.trim() === '[]');
-  const data = JSON.parse(line ?? '[]') as Array<Record<string, any>>;
-  return data.map((p) => {
-    const env = p.pm2_env ?? {};
-    return {
-      pmId: p.pm_id,
-      name: p.name,
-      status: env.status,
-      release: env.ZDD_RELEASE ?? env.env?.ZDD_RELEASE ?? null,
-      execPath: env.pm_exec_path ?? '',
-      cwd: env.pm_cwd ?? '',
-      restarts: env.restart_time ?? 0,
-      uptimeStart: env.pm_uptime ?? null,
-      pid: p.pid ?? null,
-      execMode: env.exec_mode ?? '',
-    };
-  });
+  return (JSON.parse(line ?? '[]') as Array<Record<string, any>>).map(toInstance);
+}
+
+/**
+ * Reads the process list. On this machine it asks the PM2 daemon over its RPC socket in-process
+ * (a few ms a call instead of a CLI start), and never starts a daemon: no socket, no processes.
+ * Anything unexpected falls back to `pm2 jlist`. Commands that change PM2 still go through the CLI.
+ */
+export class Pm2Reader {
+  private api: any;
+  private connected = false;
+  constructor(
+    private readonly host: Host,
+    private readonly pm2: string[],
+    private readonly cwd: string,
+  ) {}
+
+  private home(): string {
+    return process.env.PM2_HOME ?? path.join(process.env.HOME ?? os.homedir(), '.pm2');
+  }
+
+  async list(): Promise<Pm2Instance[]> {
+    if (this.host.name !== 'local') return pm2List(this.host, this.pm2, this.cwd);
+    try {
+      if (!this.connected) {
+        if (!existsSync(path.join(this.home(), 'rpc.sock'))) return [];
+        const require = createRequire(import.meta.url);
+        this.api = require('pm2');
+        await new Promise<void>((resolve, reject) => this.api.connect((err: Error | null) => (err ? reject(err) : resolve())));
+        this.connected = true;
+      }
+      const list = await new Promise<Array<Record<string, any>>>((resolve, reject) =>
+        this.api.list((err: Error | null, l: Array<Record<string, any>>) => (err ? reject(err) : resolve(l))),
+      );
+      return list.map(toInstance);
+    } catch {
+      return pm2List(this.host, this.pm2, this.cwd);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.connected) {
+      this.connected = false;
+      await new Promise<void>((resolve) => this.api.disconnect(() => resolve()));
+    }
+  }
 }
 
 export async function appInstances(host: Host, pm2: string[], cwd: string, app: string): Promise<Pm2Instance[]> {
-  return (await pm2List(host, pm2, cwd)).filter((p) => p.name === app);
+  const reader = new Pm2Reader(host, pm2, cwd);
+  try {
+    return (await reader.list()).filter((p) => p.name === app);
+  } finally {
+    await reader.close();
+  }
 }

@@ -6,22 +6,46 @@
 import path from 'node:path';
 import { CommandFailed, StepFailed } from '../errors.js';
 import type { DeployContext } from '../steps/types.js';
-import { appInstances, ecosystemSource, pm2Command, type Pm2Instance } from './pm2.js';
+import { Pm2Reader, ecosystemSource, pm2Command, type Pm2Instance } from './pm2.js';
 
 export async function pm2For(ctx: DeployContext): Promise<string[]> {
   if (!ctx.notes.pm2) ctx.notes.pm2 = await pm2Command(ctx.host);
   return ctx.notes.pm2 as string[];
 }
 
-/** Instances PM2 runs for the app, or [] when it does not know it. */
-export async function instancesOf(ctx: DeployContext): Promise<Pm2Instance[]> {
-  return appInstances(ctx.host, await pm2For(ctx), ctx.paths.root, ctx.config.app);
+function readerFor(ctx: DeployContext, pm2: string[]): Pm2Reader {
+  if (!ctx.notes.pm2Reader) ctx.notes.pm2Reader = new Pm2Reader(ctx.host, pm2, ctx.paths.root);
+  return ctx.notes.pm2Reader as Pm2Reader;
 }
 
-/** PM2 keeps the script path it was started with; one outside `current` would reload stale code. */
-export function staleStart(ctx: DeployContext, instances: Pm2Instance[]): Pm2Instance | undefined {
+/** Instances PM2 runs for the app, or [] when it does not know it. */
+export async function instancesOf(ctx: DeployContext): Promise<Pm2Instance[]> {
+  const list = await readerFor(ctx, await pm2For(ctx)).list();
+  return list.filter((p) => p.name === ctx.config.app);
+}
+
+/** Close the connection to the PM2 daemon that instancesOf opened (it would keep zdd alive). */
+export async function closePm2(ctx: DeployContext): Promise<void> {
+  await (ctx.notes.pm2Reader as Pm2Reader | undefined)?.close();
+  ctx.notes.pm2Reader = undefined;
+}
+
+/**
+ * Can zdd reload what PM2 runs? PM2 keeps the script path it was started with, so an app started by
+ * hand from a resolved release path would keep running that code; and a fork-mode app is restarted,
+ * not reloaded (an outage). Both need one manual restart through zdd's ecosystem file.
+ */
+export function assertManageable(ctx: DeployContext, instances: Pm2Instance[], step: string): void {
   const expected = path.join(ctx.paths.current, 'backend') + path.sep;
-  return instances.find((i) => !i.execPath.startsWith(expected));
+  const fix = `pm2 delete ${ctx.config.app} && pm2 start ${ctx.paths.ecosystem} (a short outage, once), then deploy again`;
+  const stale = instances.find((i) => !i.execPath.startsWith(expected));
+  if (stale) {
+    throw new StepFailed(step, `PM2 runs ${ctx.config.app} from ${stale.execPath}, not through ${ctx.paths.current}; a reload would keep running that code`, { hint: fix });
+  }
+  const fork = instances.find((i) => i.execMode && i.execMode !== 'cluster_mode');
+  if (fork) {
+    throw new StepFailed(step, `PM2 runs ${ctx.config.app} in ${fork.execMode.replace('_mode', '')} mode; a reload there is a restart with an outage`, { hint: fix });
+  }
 }
 
 export async function reloadInto(ctx: DeployContext, releaseId: string): Promise<'started' | 'reloaded'> {
@@ -29,12 +53,7 @@ export async function reloadInto(ctx: DeployContext, releaseId: string): Promise
   const cwd = ctx.paths.root; // a folder that never moves
   await ctx.host.writeFile(ctx.paths.ecosystem, ecosystemSource(ctx.config, ctx.paths, releaseId), { mode: 0o600 });
   const running = await instancesOf(ctx);
-  const stale = staleStart(ctx, running);
-  if (stale) {
-    throw new StepFailed('pm2', `PM2 runs ${ctx.config.app} from ${stale.execPath}, not through ${ctx.paths.current}; a reload would keep running that code`, {
-      hint: `start it once through zdd's ecosystem file: pm2 delete ${ctx.config.app} && pm2 start ${ctx.paths.ecosystem} (a short outage), then deploy again`,
-    });
-  }
+  assertManageable(ctx, running, 'pm2');
   const opts = { cwd, signal: undefined, onOutput: ctx.out.verbose ? (c: string) => ctx.out.debug(c.trimEnd()) : undefined };
   if (running.length === 0) {
     await ctx.host.exec([...pm2, 'start', ctx.paths.ecosystem, '--only', ctx.config.app], opts);

@@ -68,6 +68,8 @@ export const canary: Step = {
         const r = await ctx.host.httpGet(url, Math.min(5000, Math.max(500, deadline - Date.now())));
         if (r.status >= 200 && r.status < 300) {
           ctx.notes.canaryReady = ready;
+          // Let it drain in the background; cleanup waits for it at the end of the deploy.
+          ctx.notes.canaryStopped = proc.stop(ctx.config.backend!.killTimeout);
           if (!ready) ctx.out.warn("the app answered but never sent process.send('ready'); PM2 waits backend.readyTimeout for it per worker");
           return `${hpath} answered ${r.status} on port ${port}`;
         }
@@ -83,7 +85,7 @@ export const canary: Step = {
   },
   async cleanup(ctx) {
     const proc = ctx.notes.canary as BackgroundProcess | undefined;
-    await proc?.stop(ctx.config.backend?.killTimeout ?? 5000);
+    await (ctx.notes.canaryStopped ?? proc?.stop(ctx.config.backend?.killTimeout ?? 5000));
     await ctx.host.remove(canaryFile(ctx));
   },
 };

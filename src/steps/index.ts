@@ -11,6 +11,7 @@ import { lock } from './lock.js';
 import { nginxReload } from './nginx-reload.js';
 import { nginxTest } from './nginx-test.js';
 import { pm2 } from './pm2.js';
+import { pm2Check } from './pm2-check.js';
 import { prepare } from './prepare.js';
 import { prune } from './prune.js';
 import { record } from './record.js';
@@ -29,6 +30,7 @@ export const deploySteps: Step[] = [
   beforeSwitch, //    hooks.beforeSwitch (migrations)
   canary, //          boot once on a free port, health check must answer 2xx
   nginxTest, //       nginx.test must pass
+  pm2Check, //        PM2 runs the app through current (so a reload picks it up), or not yet
   switchCurrent, //   current -> releases/<id> (symlink + rename)
   afterSwitch, //     hooks.afterSwitch
   pm2, //             start, or reload worker by worker
@@ -39,4 +41,4 @@ export const deploySteps: Step[] = [
 ];
 
 /** Rollback: no build; the same lock, checks, switch, reload and verify as a deploy. */
-export const rollbackSteps: Step[] = [lock, nginxTest, switchCurrent, pm2, verify, nginxReload, record];
+export const rollbackSteps: Step[] = [lock, nginxTest, pm2Check, switchCurrent, pm2, verify, nginxReload, record];

@@ -1,11 +1,13 @@
 // zdd deploy end to end: the real CLI, real PM2 (temp PM2_HOME), real Nginx on loopback, the example
 // app, and constant HTTP load through Nginx that never retries. Every deploy here must cost zero
 // failed requests, and a broken release must never be served.
+import { execa } from 'execa';
 import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { breakBackendAtBoot, breakHealthcheck, setVersion } from '../helpers/example.js';
 import { httpGet, startLoad, type LoadHandle } from '../helpers/load.js';
+import { pm2Bin } from '../helpers/pm2.js';
 import { makeSite, type Site } from '../helpers/site.js';
 
 const SECRET = 'sk_live_do_not_print_me';
@@ -154,5 +156,39 @@ describe('zdd deploy (real PM2 + Nginx, under load)', () => {
     const r = await site.zdd(['deploy']);
     expect(r.exitCode, r.all).toBe(0);
     expect(await site.served()).toMatchObject({ page: 'v4', api: 'v4' });
+  });
+
+  it('reloads Nginx only when its config changed, and says why', async () => {
+    const conf = await readFile(site.nginx.confPath, 'utf8');
+    await writeFile(site.nginx.confPath, conf.replace('http {', 'http {\n    # changed by the test'));
+    await setVersion(site.app, 'v5');
+    const r = await site.zdd(['deploy']);
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.all).toMatch(/nginx-reload — .*the Nginx config changed since the last reload/);
+    const again = await site.zdd(['deploy']);
+    expect(again.exitCode, again.all).toBe(0);
+    expect(again.all).toMatch(/skip +nginx-reload — config unchanged/);
+  });
+
+  it('refuses, before the switch, an app that PM2 runs from a resolved release path', async () => {
+    const before = await currentId();
+    const pm2 = (args: string[]) =>
+      execa(pm2Bin, args, { env: { ...site.env, PORT: String(site.backendPort) }, cwd: site.deployTo, reject: false });
+    await pm2(['delete', 'shop']);
+    // What a hand-written script does: start the app from the folder `current` resolves to.
+    const started = await pm2(['start', join(site.deployTo, 'releases', before, 'backend', 'server.js'), '--name', 'shop', '-i', '2']);
+    expect(started.exitCode, started.stderr).toBe(0);
+    await setVersion(site.app, 'v6');
+    const r = await site.zdd(['deploy']);
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.all).toContain('pm2-check failed');
+    expect(r.all).toContain(`releases/${before}/backend/server.js`);
+    expect(r.all).toContain('pm2 delete shop');
+    expect(await currentId()).toBe(before);
+    // The fix the hint gives: let zdd start it through current.
+    await pm2(['delete', 'shop']);
+    const fixed = await site.zdd(['deploy']);
+    expect(fixed.exitCode, fixed.all).toBe(0);
+    expect(await site.served()).toMatchObject({ page: 'v6', api: 'v6' });
   });
 });
