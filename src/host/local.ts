@@ -77,7 +77,11 @@ export class LocalHost implements Host {
       const msgTail = tail(result.all || (r as { shortMessage?: string }).shortMessage || '');
       const err = new CommandFailed(shown, r.exitCode, msgTail);
       if (why) err.message = `\`${shown}\` ${why}`;
-      if (r.exitCode === undefined && (r as { code?: string }).code === 'ENOENT') err.message = `\`${shown}\` could not run: command not found`;
+      if (r.exitCode === undefined && (r as { code?: string }).code === 'ENOENT') {
+        // spawn says ENOENT both for a missing program and for a missing working folder.
+        const cwdMissing = opts.cwd !== undefined && !(await statOrUndefined(opts.cwd, true));
+        err.message = cwdMissing ? `\`${shown}\` could not run: working folder not found: ${opts.cwd}` : `\`${shown}\` could not run: command not found`;
+      }
       throw err;
     }
     return result;

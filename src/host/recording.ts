@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { CommandFailed } from '../errors.js';
 import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, Host, HttpResult } from './types.js';
 
 export interface RecordedCall {
@@ -44,7 +45,7 @@ export class RecordingHost implements Host {
     const res = { exitCode: 0, stdout: '', stderr: '', all: '', ...r };
     if (res.exitCode !== 0 && opts.reject !== false) {
       const shown = Array.isArray(argvOrLine) ? argvOrLine.join(' ') : argvOrLine;
-      throw Object.assign(new Error(`\`${shown}\` exited with ${res.exitCode}`), { result: res });
+      throw new CommandFailed(shown, res.exitCode, res.all || res.stderr || res.stdout);
     }
     return res;
   }

@@ -74,7 +74,9 @@ function toInstance(p: Record<string, any>): Pm2Instance {
 
 /** `pm2 jlist` through the host (any host; costs a PM2 CLI start, about half a second). */
 export async function pm2List(host: Host, pm2: string[], cwd: string): Promise<Pm2Instance[]> {
-  const r = await host.exec([...pm2, 'jlist'], { cwd, readOnly: true });
+  // Before the first deploy the deploy root may not exist yet; PM2 does not care where it runs from.
+  const where = (await host.stat(cwd))?.type === 'dir' ? cwd : '/';
+  const r = await host.exec([...pm2, 'jlist'], { cwd: where, readOnly: true });
   // pm2 may print a banner ("[PM2] Spawning PM2 daemon...") before the JSON line.
   const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('[{') || l.trim() === '[]');
   return (JSON.parse(line ?? '[]') as Array<Record<string, any>>).map(toInstance);
