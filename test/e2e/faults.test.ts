@@ -122,7 +122,7 @@ describe('faults (real PM2 + Nginx, under load)', () => {
   it('SIGKILL during the PM2 reload: PM2 finishes it, the next deploy works', async () => {
     await nextVersion();
     const d = startDeploy(site);
-    await d.waitFor(/start pm2/);
+    await d.waitFor(/start pm2 —/);
     await new Promise((r) => setTimeout(r, 300));
     await d.kill();
     await deployOk();
@@ -145,7 +145,7 @@ describe('faults (real PM2 + Nginx, under load)', () => {
   it('Ctrl-C after the switch finishes the verify before exiting', async () => {
     const v = await nextVersion();
     const d = startDeploy(site);
-    await d.waitFor(/start pm2/);
+    await d.waitFor(/start pm2 —/);
     process.kill(d.child.pid!, 'SIGINT');
     const r = await d.child;
     expect(r.exitCode, d.output()).toBe(0);
