@@ -119,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function execute(name: string, opts: Record<string, unknown> & GlobalOptions, args: string[]): Promise<number> {
-  const io = makeIO(opts);
+  const io = await makeIO(opts);
   const t0 = performance.now();
   let result: CommandResult | undefined;
   let error: unknown;

@@ -36,8 +36,10 @@ export function outputMode(opts: GlobalOptions, env: NodeJS.ProcessEnv = process
   return 'tty';
 }
 
-export function makeIO(opts: GlobalOptions, cwd = process.cwd()): CommandIO {
+export async function makeIO(opts: GlobalOptions, cwd = process.cwd()): Promise<CommandIO> {
   const mode = outputMode(opts);
-  const out = new Reporter({ mode, verbose: opts.verbose });
+  // Spinners only on a terminal: CI and JSON runs don't load ora at all.
+  const spinner = mode === 'tty' ? (await import('ora')).default : undefined;
+  const out = new Reporter({ mode, verbose: opts.verbose, spinner });
   return { cwd, out, mode, interactive: mode === 'tty' && Boolean(process.stdin.isTTY) };
 }

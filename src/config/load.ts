@@ -6,7 +6,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createJiti } from 'jiti';
 import { ConfigError } from '../errors.js';
 import { brief, formatIssues, formatPath } from './messages.js';
 import { configSchema, type ZddConfig } from './schema.js';
@@ -209,6 +208,8 @@ function locationIn(err: unknown, file: string, source: string): string | undefi
 }
 
 async function readModule(file: string, shown: string): Promise<unknown> {
+  // Loaded only for TS/JS configs: a JSON config does not pay for it.
+  const { createJiti } = await import('jiti');
   const jiti = createJiti(import.meta.url, {
     alias: { zdd: ownPackageEntry() },
     fsCache: false,

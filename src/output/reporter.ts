@@ -6,7 +6,7 @@
  * Values of `backend.env` are secrets: every line is scrubbed of them before it is written.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora, Options as OraOptions } from 'ora';
 
 export type OutputMode = 'tty' | 'ci' | 'json';
 
@@ -19,6 +19,8 @@ export interface ReporterOptions {
   color?: boolean;
   /** Clock for timestamps (tests). */
   now?: () => Date;
+  /** The spinner factory (ora) for tty mode; loaded by the CLI only when it is needed. */
+  spinner?: (options: OraOptions) => Ora;
 }
 
 export function formatMs(ms: number): string {
@@ -35,6 +37,7 @@ export class Reporter {
   private readonly c: ChalkInstance;
   private readonly now: () => Date;
   private spinner: Ora | undefined;
+  private readonly makeSpinner?: (options: OraOptions) => Ora;
   private secrets: string[] = [];
 
   constructor(opts: ReporterOptions) {
@@ -45,6 +48,7 @@ export class Reporter {
     const color = opts.color ?? (opts.mode === 'tty' || forced);
     this.c = new Chalk({ level: color ? 1 : 0 });
     this.now = opts.now ?? (() => new Date());
+    this.makeSpinner = opts.spinner;
   }
 
   get colors(): ChalkInstance {
@@ -80,7 +84,8 @@ export class Reporter {
     const text = detail ? `${step} — ${detail}` : step;
     if (this.mode === 'tty') {
       this.stopSpinner();
-      this.spinner = ora({ text: this.scrub(text), stream: this.stream as NodeJS.WriteStream }).start();
+      this.spinner = this.makeSpinner?.({ text: this.scrub(text), stream: this.stream as NodeJS.WriteStream }).start();
+      if (!this.spinner) this.write(`${this.c.dim('…')} ${this.scrub(text)}`);
     } else this.plain('start', text);
   }
 

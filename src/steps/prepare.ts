@@ -8,9 +8,11 @@ async function gitInfo(dir: string): Promise<ReleaseInfo['git']> {
   const git = (args: string[]) => execa('git', args, { cwd: dir, reject: false });
   const inside = await git(['rev-parse', '--is-inside-work-tree']);
   if (inside.exitCode !== 0) return { commit: null, branch: null, dirty: null };
-  const commit = await git(['rev-parse', 'HEAD']);
-  const branch = await git(['rev-parse', '--abbrev-ref', 'HEAD']);
-  const status = await git(['status', '--porcelain']);
+  const [commit, branch, status] = await Promise.all([
+    git(['rev-parse', 'HEAD']),
+    git(['rev-parse', '--abbrev-ref', 'HEAD']),
+    git(['status', '--porcelain']),
+  ]);
   return {
     commit: commit.exitCode === 0 ? commit.stdout.trim() : null,
     branch: branch.exitCode === 0 ? branch.stdout.trim() : null,
