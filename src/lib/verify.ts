@@ -4,6 +4,9 @@ import { instancesOf } from './reload.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How long every instance must have stayed up, with no restart, before it counts as running. */
+const STABLE_MS = 1000;
+
 /**
  * Every instance online and running `releaseId`, no restart loop, and the health check 2xx on
  * `backend.port`. PM2 reports a release that crashes at boot as reloaded; this is what catches it.
@@ -20,9 +23,13 @@ export async function verifyRunning(ctx: DeployContext, releaseId: string, step 
     else if (wrong.length) problem = wrong.map((i) => `instance ${i.pmId} is ${i.status} running ${i.release ?? 'an unknown release'}`).join('; ');
     else if (want !== undefined && list.length < want) problem = `${list.length} of ${want} instances online`;
     else {
-      // Online now; still online with no new restarts a moment later?
+      // Online now; still online with no new restarts once the youngest instance has lived
+      // STABLE_MS? PM2's reload waits for each worker's ready and for the old one to drain, so the
+      // instances are usually older than that already and this costs nothing.
       const restarts = new Map(list.map((i) => [i.pmId, i.restarts]));
-      await sleep(600);
+      const youngest = Math.max(...list.map((i) => i.uptimeStart ?? Date.now()));
+      const wait = STABLE_MS - (Date.now() - youngest);
+      if (wait > 0) await sleep(wait);
       const again = await instancesOf(ctx);
       const looping = again.filter((i) => i.status !== 'online' || i.restarts !== restarts.get(i.pmId));
       if (looping.length === 0) {
