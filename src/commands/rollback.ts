@@ -5,19 +5,16 @@
  * switches back and exits 1), nginx reload when needed, record.
  */
 import { loadConfig } from '../config/load.js';
-import { closePm2 } from '../lib/reload.js';
-import { EXIT, LockedError, UsageError, ZddError } from '../errors.js';
 import { LocalHost } from '../host/local.js';
-import { makeContext, trapSignals } from '../lib/context.js';
+import { makeContext } from '../lib/context.js';
+import { executeSteps } from '../lib/execute.js';
 import { pathsFor, releaseRef } from '../lib/paths.js';
-import { appendHistory, currentId } from '../lib/release.js';
+import { currentId } from '../lib/release.js';
 import { assertIdSyntax, loadCandidates, selectTarget, type Selection } from '../lib/select.js';
-import { formatMs } from '../output/reporter.js';
-import { planSteps, runSteps, type StepReport } from '../runner.js';
 import { rollbackSteps } from '../steps/index.js';
 import type { DeployContext, Step } from '../steps/types.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
-import { parseLockWait, stepsJson } from './deploy.js';
+import { parseLockWait } from './deploy.js';
 
 export interface RollbackOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -58,10 +55,6 @@ export function stepsFor(requested: string | undefined, force: boolean): Step[] 
   return rollbackSteps.flatMap((s) => (s.id === 'lock' ? [s, recheck(requested, force)] : [s]));
 }
 
-function releaseJson(ctx: DeployContext) {
-  return { id: ctx.release.id, dir: ctx.release.dir, previous: ctx.previous?.id ?? null };
-}
-
 export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args: string[]): Promise<CommandResult> {
   const requested = args[0];
   if (requested !== undefined) assertIdSyntax(requested); // before reading anything
@@ -90,50 +83,12 @@ export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args
   });
   const steps = stepsFor(requested, force);
 
-  if (ctx.flags.dryRun) {
-    io.out.info(`dry run: rollback of ${config.app} from ${ctx.previous?.id ?? 'nothing'} to ${ctx.release.id}; nothing will change`);
-    let reports;
-    try {
-      reports = await planSteps(steps, ctx);
-    } finally {
-      await closePm2(ctx);
-    }
-    io.out.summary(true, 'dry run: nothing was changed');
-    return { exitCode: EXIT.ok, json: { dryRun: true, release: releaseJson(ctx), forced: selection.forced, steps: stepsJson(reports) } };
-  }
-
-  io.out.info(`rolling back ${config.app}: ${ctx.previous?.id ?? 'nothing'} -> ${ctx.release.id}`);
-  const untrap = trapSignals(ctx);
-  try {
-    const reports = await runSteps(steps, ctx);
-    const total = Date.now() - ctx.startedAt.getTime();
-    io.out.summary(true, `rolled back ${config.app} to ${ctx.release.id} in ${formatMs(total)}${ctx.previous ? ` (was ${ctx.previous.id})` : ''}`);
-    if (ctx.interrupt.requested) io.out.warn(`interrupted after the switch: ${ctx.release.id} was verified and is live`);
-    return { exitCode: EXIT.ok, json: { release: releaseJson(ctx), forced: selection.forced, steps: stepsJson(reports), timings: ctx.timings } };
-  } catch (err) {
-    const reports = (err as { reports?: StepReport[] }).reports;
-    await afterFailure(ctx, err);
-    throw Object.assign(err as object, { json: { release: releaseJson(ctx), steps: stepsJson(reports) } });
-  } finally {
-    untrap();
-    await closePm2(ctx);
-  }
-}
-
-/** The target's record is left as it was (a failed rollback says nothing sure about the release); the history gets a failed line. */
-async function afterFailure(ctx: DeployContext, err: unknown): Promise<void> {
-  const message = (err as Error).message;
-  if (ctx.notes.lock) {
-    const me = await ctx.host.identity();
-    await appendHistory(ctx.host, ctx.paths, {
-      at: new Date().toISOString(), action: 'rollback', result: 'failed', release: ctx.release.id, from: ctx.previous?.id ?? null,
-      user: me.user, host: me.hostname, error: message,
-    }).catch(() => {});
-  }
-  const serving = ctx.switched ? ctx.release.id : ctx.previous?.id;
-  const where = serving ? `the site still serves ${serving}` : 'nothing was serving before; nothing serves now';
-  if (err instanceof ZddError && !(err instanceof LockedError) && !(err instanceof UsageError)) {
-    err.hint = [err.hint, where].filter(Boolean).join('; ');
-  }
-  ctx.out.summary(false, `rollback to ${ctx.release.id} failed; ${where}`);
+  if (ctx.flags.dryRun) io.out.info(`dry run: rollback of ${config.app} from ${ctx.previous?.id ?? 'nothing'} to ${ctx.release.id}; nothing will change`);
+  else io.out.info(`rolling back ${config.app}: ${ctx.previous?.id ?? 'nothing'} -> ${ctx.release.id}`);
+  // A failed rollback leaves the target's record as it was: it says nothing sure about that release.
+  return executeSteps(ctx, steps, {
+    done: `rolled back ${config.app} to ${ctx.release.id}`,
+    what: `rollback to ${ctx.release.id}`,
+    json: { forced: selection.forced },
+  });
 }
