@@ -11,6 +11,14 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light >/dev/null
 fi
 
+# Debian's Chromium for the browser test (playwright-core drives the system binary; it downloads nothing).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test setup: installing chromium with apt-get"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 # node_modules (with PM2 and the TypeScript compiler) come from `npm ci`; a fresh clone that skipped it still works.
 [ -d node_modules ] || npm ci --no-audit --no-fund
 

@@ -80,6 +80,57 @@ export function renderNginxSite(d: Detection, deployTo: string): string {
   );
 }
 
+export const SNIPPET_NAME = 'zdd-preload-error.js';
+
+export interface SnippetPlan {
+  /** Relative to the working folder. */
+  path: string;
+  /** False when the file is there already (it is never overwritten). */
+  write: boolean;
+  /** The entry module to import it from (relative to the working folder), when found. */
+  entry?: string;
+  /** The entry imports it already. */
+  imported: boolean;
+}
+
+/**
+ * The client snippet (templates/preload-error.js): reloads the page once when Vite fails to load a
+ * chunk after a deploy. Goes to <frontend root>/src/ when that folder exists.
+ */
+export function planSnippet(cwd: string, d: Detection): SnippetPlan | undefined {
+  if (!d.frontend) return undefined;
+  const root = path.join(cwd, d.frontend.root);
+  const src = path.join(root, 'src');
+  if (!existsSync(src)) return undefined;
+  const abs = path.join(src, SNIPPET_NAME);
+  let entry: string | undefined;
+  try {
+    const html = readFileSync(path.join(root, 'index.html'), 'utf8');
+    const m = /<script[^>]*type=["']module["'][^>]*src=["']\/?([^"']+)["']/i.exec(html) ?? /<script[^>]*src=["']\/?([^"']+)["'][^>]*type=["']module["']/i.exec(html);
+    if (m?.[1] && existsSync(path.join(root, m[1]))) entry = path.join(root, m[1]);
+  } catch {
+    /* no index.html */
+  }
+  let imported = false;
+  if (entry) {
+    try {
+      imported = readFileSync(entry, 'utf8').includes(SNIPPET_NAME.replace(/\.js$/, ''));
+    } catch {
+      /* unreadable */
+    }
+  }
+  const rel = (p: string) => path.relative(cwd, p) || '.';
+  return { path: rel(abs), write: !existsSync(abs), entry: entry && rel(entry), imported };
+}
+
+/** The import line for the entry module. */
+export function snippetImport(s: SnippetPlan): string {
+  const from = s.entry ? path.dirname(s.entry) : path.dirname(s.path);
+  let spec = path.relative(from, s.path).split(path.sep).join('/');
+  if (!spec.startsWith('.')) spec = `./${spec}`;
+  return `import '${spec}';`;
+}
+
 export async function initCommand(opts: InitOptions, io: CommandIO, _args: string[]): Promise<CommandResult> {
   const out = io.out;
   const cwd = io.cwd;
@@ -139,6 +190,13 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
   out.info(`${verb(nginxRel)} ${nginxRel}`);
   for (const other of otherConfigs) out.warn(`${other} is now ignored: ${configRel} is found first; delete it`);
 
+  // The client snippet: written when missing, never overwritten.
+  const snippet = planSnippet(cwd, d);
+  if (snippet?.write) {
+    await host.writeFile(path.join(cwd, snippet.path), template('preload-error.js'));
+    out.info(`wrote ${snippet.path} (reloads the page once when a lazy chunk fails to load after a deploy)`);
+  } else if (snippet) out.info(`kept ${snippet.path} (already there)`);
+
   const steps = [
     `review ${configRel} (deployTo, port, instances) and ${nginxRel} (server_name)`,
     `install the site: sudo cp ${nginxRel} /etc/nginx/conf.d/${d.app}.conf && sudo nginx -t && sudo nginx -s reload`,
@@ -146,6 +204,11 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
     'zdd deploy   — the first release',
     `CI: copy ${workflowTemplate(cwd)} to .github/workflows/deploy.yml`,
   ];
+  if (snippet && !snippet.imported) {
+    steps.splice(2, 0, `old tabs: add \`${snippetImport(snippet)}\` at the top of ${snippet.entry ?? 'your entry module (src/main.jsx or main.tsx)'}`);
+  } else if (!snippet && d.frontend) {
+    steps.splice(2, 0, `old tabs: copy ${path.join(TEMPLATES_DIR, 'preload-error.js')} into your app's source and import it from the entry module`);
+  }
   out.print('');
   out.print('Next steps:');
   steps.forEach((s, i) => out.print(`  ${i + 1}. ${s}`));
@@ -159,6 +222,7 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
       written: [configRel, nginxRel],
       overwritten: existing,
       nextSteps: steps,
+      clientSnippet: snippet ? { path: snippet.path, written: snippet.write, entry: snippet.entry ?? null, imported: snippet.imported, import: snippetImport(snippet) } : null,
     },
   };
 }

@@ -15,6 +15,9 @@ export const frontendSchema = z
     root: z.string().min(1).default('frontend').describe('Folder of the frontend, relative to the config file.'),
     build: command.default('npx vite build').describe('Build command, run in `root`.'),
     outDir: z.string().min(1).default('dist').describe('Build output, relative to `root`; must contain index.html.'),
+    carryOver: z.array(z.string().min(1)).default(['assets']).describe("Folders of the build output (relative to outDir) whose files stay reachable for the kept releases: hard-linked from them into each new release, so a tab opened on an older release still loads its lazy chunks. [] turns it off."),
+    precompress: z.boolean().default(true).describe('Write .gz (and .br) beside the text files of the build, with the same mtime, for Nginx gzip_static.'),
+    precompressMinBytes: z.number().int().min(0).default(1024).describe('Smallest file, in bytes, that gets precompressed.'),
   })
   .describe('The Vite frontend. Omit for a backend-only project.');
 

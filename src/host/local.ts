@@ -1,13 +1,13 @@
 import { execa } from 'execa';
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { CommandFailed } from '../errors.js';
-import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, Host, HttpResult, SpawnOptions } from './types.js';
+import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpResult, LinkResult, SpawnOptions } from './types.js';
 
 const TAIL_LINES = 30;
 
@@ -292,6 +292,79 @@ export class LocalHost implements Host {
     };
     await walk(p);
     return total;
+  }
+
+  async listFiles(dir: string): Promise<FileEntry[]> {
+    const out: FileEntry[] = [];
+    const walk = async (abs: string, rel: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await fs.readdir(abs, { withFileTypes: true });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return;
+        throw err;
+      }
+      for (const e of entries) {
+        const childRel = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) await walk(path.join(abs, e.name), childRel);
+        else if (e.isFile()) {
+          const st = await fs.lstat(path.join(abs, e.name));
+          out.push({ path: childRel, size: st.size, mtimeMs: st.mtimeMs });
+        }
+      }
+    };
+    await walk(dir, '');
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  async link(existing: string, newPath: string): Promise<LinkResult> {
+    await fs.mkdir(path.dirname(newPath), { recursive: true });
+    try {
+      await fs.link(existing, newPath);
+      return 'linked';
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return 'exists';
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw err;
+    }
+    // No hard links here: copy, never over an existing file, and keep the mtime (ETag/Last-Modified).
+    try {
+      await fs.copyFile(existing, newPath, fsConstants.COPYFILE_EXCL);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
+      throw err;
+    }
+    const st = await fs.stat(existing);
+    await fs.utimes(newPath, st.atimeMs / 1000, st.mtimeMs / 1000);
+    return 'copied';
+  }
+
+  async readBytes(p: string): Promise<Uint8Array | undefined> {
+    try {
+      return await fs.readFile(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async writeBytes(p: string, data: Uint8Array, opts: { mtimeMs?: number; mode?: number } = {}): Promise<void> {
+    const tmp = path.join(path.dirname(p), `.${path.basename(p)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await fs.writeFile(tmp, data, { mode: opts.mode ?? 0o644 });
+      if (opts.mtimeMs !== undefined) {
+        // Seconds as a number keep sub-millisecond precision (a Date would round to the ms).
+        const t = opts.mtimeMs / 1000;
+        await fs.utimes(tmp, t, t);
+      }
+      await fs.rename(tmp, p);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      // A failed write (ENOSPC) does not name the file: say which one.
+      const e = err as NodeJS.ErrnoException;
+      throw Object.assign(new Error(`writing ${p}: ${e.message}`, { cause: err }), { code: e.code, path: p });
+    }
   }
 
   httpGet(url: string, timeoutMs: number): Promise<HttpResult> {

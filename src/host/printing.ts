@@ -89,6 +89,19 @@ export class PrintingHost implements Host {
   diskUsage(p: string) {
     return this.inner.diskUsage(p);
   }
+  listFiles(dir: string) {
+    return this.inner.listFiles(dir);
+  }
+  async link(existing: string, newPath: string) {
+    this.would(`hard-link ${newPath} -> ${existing}`);
+    return 'linked' as const;
+  }
+  readBytes(p: string) {
+    return this.inner.readBytes(p);
+  }
+  async writeBytes(p: string) {
+    this.would(`write ${p}`);
+  }
   httpGet(url: string, timeoutMs: number) {
     return this.inner.httpGet(url, timeoutMs);
   }

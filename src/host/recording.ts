@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { CommandFailed } from '../errors.js';
-import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, Host, HttpResult } from './types.js';
+import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpResult, LinkResult } from './types.js';
 
 export interface RecordedCall {
   method: string;
@@ -147,6 +147,32 @@ export class RecordingHost implements Host {
   }
   async diskUsage() {
     return 0;
+  }
+  async listFiles(dir: string): Promise<FileEntry[]> {
+    const out: FileEntry[] = [];
+    for (const [k, v] of this.files) if (k.startsWith(dir + '/')) out.push({ path: k.slice(dir.length + 1), size: v.length, mtimeMs: 0 });
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+  /** No inodes here: a "hard link" copies the content. */
+  async link(existing: string, newPath: string): Promise<LinkResult> {
+    this.log('link', existing, newPath);
+    if (this.files.has(newPath) || this.dirs.has(newPath) || this.links.has(newPath)) return 'exists';
+    const content = this.files.get(existing);
+    if (content === undefined) throw Object.assign(new Error(`ENOENT: no such file, link '${existing}' -> '${newPath}'`), { code: 'ENOENT' });
+    this.ensureParent(newPath);
+    this.files.set(newPath, content);
+    return 'linked';
+  }
+  /** Bytes are kept as latin1 strings in `files` (exact for binary data and for ASCII text). */
+  async readBytes(p: string) {
+    this.log('readBytes', p);
+    const c = this.files.get(p);
+    return c === undefined ? undefined : Buffer.from(c, 'latin1');
+  }
+  async writeBytes(p: string, data: Uint8Array, opts?: { mtimeMs?: number }) {
+    this.log('writeBytes', p, data.length, opts);
+    this.ensureParent(p);
+    this.files.set(p, Buffer.from(data).toString('latin1'));
   }
   async httpGet(url: string) {
     this.log('httpGet', url);

@@ -59,6 +59,17 @@ export interface EntryInfo {
   mtimeMs: number;
 }
 
+/** A regular file found by `listFiles`. */
+export interface FileEntry {
+  /** Relative to the folder listed, with "/" separators. */
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** What `link` did: a hard link, a copy (no hard links possible there), or nothing (the name was taken). */
+export type LinkResult = 'linked' | 'copied' | 'exists';
+
 export interface HttpResult {
   status: number;
   body: string;
@@ -98,6 +109,18 @@ export interface Host {
   upload(localDir: string, hostDir: string, opts?: { exclude?: string[] }): Promise<void>;
   /** Total bytes of regular files under a path (hard links counted once). */
   diskUsage(path: string): Promise<number>;
+  /** Every regular file under `dir`, recursively (symlinks are neither followed nor listed); [] when `dir` is missing. */
+  listFiles(dir: string): Promise<FileEntry[]>;
+  /**
+   * Hard-link the file `existing` as `newPath`, creating parent folders. Never replaces anything:
+   * `exists` when `newPath` is taken. Where a hard link is impossible (another filesystem, or one
+   * without hard links) the file is copied with its mtime instead (`copied`).
+   */
+  link(existing: string, newPath: string): Promise<LinkResult>;
+  /** A file's raw bytes, or undefined when it does not exist. */
+  readBytes(path: string): Promise<Uint8Array | undefined>;
+  /** Write raw bytes atomically (temp file + rename), optionally with a given mtime (ms since the epoch). */
+  writeBytes(path: string, data: Uint8Array, opts?: { mtimeMs?: number; mode?: number }): Promise<void>;
 
   /** GET a URL from the host itself (health checks). Never throws for HTTP statuses. */
   httpGet(url: string, timeoutMs: number): Promise<HttpResult>;

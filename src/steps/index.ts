@@ -6,6 +6,7 @@ import { beforeSwitch, afterSwitch } from './hooks.js';
 import { buildBackend } from './build-backend.js';
 import { buildFrontend } from './build-frontend.js';
 import { canary } from './canary.js';
+import { carryOver } from './carry-over.js';
 import { install } from './install.js';
 import { lock } from './lock.js';
 import { nginxReload } from './nginx-reload.js';
@@ -24,6 +25,7 @@ export const deploySteps: Step[] = [
   lock, //            take <deployTo>/.zdd/lock (exit 3 if a live deploy holds it)
   prepare, //         releases/<id>/ + release.json (building)
   buildFrontend, //   frontend.build, copy outDir -> releases/<id>/frontend
+  carryOver, //       hard-link the kept releases' hashed files into frontend/ (old tabs keep working)
   buildBackend, //    backend.build, copy backend.root -> releases/<id>/backend
   install, //         backend.install in the release
   shared, //          link shared files and dirs

@@ -126,6 +126,9 @@ http {
     default_type application/octet-stream;
     sendfile on;
     keepalive_timeout 75s;
+    # zdd writes file.gz beside the build's text files (frontend.precompress): serve them as they are.
+    gzip_static on;
+    gzip_vary on;
 
     upstream zdd_backend {
         server 127.0.0.1:${backendPort} max_fails=0;
@@ -155,6 +158,16 @@ http {
             proxy_next_upstream_tries 3;
             proxy_connect_timeout 5s;
             proxy_read_timeout 75s;
+        }
+
+        # WebSockets (test/e2e/websocket.test.ts): the upgrade needs its own headers.
+        location /ws {
+            proxy_pass http://zdd_backend;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_set_header Host $host;
+            proxy_read_timeout 3600s;
         }
 
         location = /healthz {

@@ -50,7 +50,10 @@ describe('loadConfig', () => {
     const dir = await project({ 'zdd.config.json': json(minimal) });
     const c = await loadConfig({ cwd: dir });
     expect(c.keepReleases).toBe(5);
-    expect(c.frontend).toEqual({ root: join(dir, 'frontend'), build: 'npx vite build', outDir: 'dist' });
+    expect(c.frontend).toEqual({
+      root: join(dir, 'frontend'), build: 'npx vite build', outDir: 'dist',
+      carryOver: ['assets'], precompress: true, precompressMinBytes: 1024,
+    });
     expect(c.backend).toEqual({
       root: join(dir, 'backend'),
       install: 'npm ci --omit=dev',
