@@ -24,4 +24,10 @@ fi
 
 npm run build
 node scripts/config-reference.mjs --check README.md
-npx vitest run "$@"
+if [ $# -gt 0 ]; then
+  npx vitest run "$@"
+else
+  # Unit tests side by side; end-to-end files one at a time (each runs a real PM2 daemon and Nginx).
+  npx vitest run test/unit --file-parallelism --max-workers 2
+  npx vitest run test/e2e
+fi

@@ -1,15 +1,17 @@
 /**
  * `zdd doctor`: checks the machine and the project and prints one ✓ / ! / ✗ row per check, with a
- * fix under every ✗. Exit 1 when any check fails, 0 otherwise. It only reads: it creates no folder,
- * starts no daemon and changes no config.
+ * fix under every ✗. Exit 1 when any check fails, 0 otherwise. It creates no folder, starts no
+ * daemon and changes no config; the one thing it runs is the app itself, once, on a spare port (as
+ * the canary does), to see it get ready, answer its health check and drain on SIGINT.
  */
-import { accessSync, constants, existsSync, promises as fs, readFileSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, promises as fs, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import path from 'node:path';
 import { findConfig, loadConfig } from '../config/load.js';
 import type { ZddConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
-import { LocalHost } from '../host/local.js';
+import { LocalHost, tail } from '../host/local.js';
 import type { Host } from '../host/types.js';
 import { entrySources } from '../lib/detect.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
@@ -234,6 +236,7 @@ export function checkAppHandling(config: ZddConfig): Check {
   const files = entrySources(b.root, b.script);
   if (!files.length) return row(name, 'warn', `${path.join(b.root, b.script)} not found (built at deploy?); could not check`);
   const text = files.map((f) => readFileSync(path.join(b.root, f), 'utf8')).join('\n');
+  if (/\breloadSafe\s*\(/.test(text)) return row(name, 'ok', `reloadSafe() (zdd/runtime) in ${files[0]}`);
   const ready = /process\.send\??\.?\(\s*['"`]ready['"`]/.test(text);
   const sigint = /SIGINT/.test(text);
   if (ready && sigint) return row(name, 'ok', `process.send('ready') and a SIGINT handler in ${files[0]}`);
@@ -241,9 +244,339 @@ export function checkAppHandling(config: ZddConfig): Check {
   return row(
     name,
     'warn',
-    `no ${missing} seen in ${files.join(', ')}`,
+    `did not find ${missing} in ${files.join(', ')}`,
     "call process.send?.('ready') once the server listens; on SIGINT, server.close() and exit within backend.killTimeout",
   );
+}
+
+/** The PM2 cluster handoff window reloadSafe() waits out (src/runtime): an exit sooner is suspicious. */
+const HANDOFF_WINDOW_MS = 1000;
+
+/** What doctor boots: the release `current` points at, else the working tree's backend. */
+export async function appUnderTest(config: ZddConfig, host: Host): Promise<{ cwd: string; script: string; label: string; release: string } | undefined> {
+  const b = config.backend!;
+  const current = path.join(config.deployTo, 'current');
+  const target = await host.readlink(current).catch(() => undefined);
+  if (target !== undefined && (await host.stat(path.join(current, 'backend', b.script)))?.type === 'file') {
+    const release = path.basename(target);
+    return { cwd: path.join(current, 'backend'), script: b.script, label: `release ${release} (current)`, release };
+  }
+  if ((await host.stat(path.join(b.root, b.script)))?.type === 'file') return { cwd: b.root, script: b.script, label: 'the working tree', release: 'doctor' };
+  return undefined;
+}
+
+interface RawConn {
+  socket: net.Socket;
+  data: string;
+  endedAt: number;
+  closedAt: number;
+  error: string;
+}
+
+/** A TCP connection that records what the server does with it: FIN (`endedAt`) or RST (`error`). */
+function rawConnect(port: number, timeoutMs = 3000): Promise<RawConn> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const c: RawConn = { socket, data: '', endedAt: 0, closedAt: 0, error: '' };
+    const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (c.data += d));
+    socket.on('end', () => (c.endedAt = Date.now()));
+    socket.on('close', () => (c.closedAt = Date.now()));
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      c.error = e.code ?? e.message;
+      clearTimeout(timer);
+      reject(e);
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+}
+
+/** A whole HTTP/1.1 response in `data` (Content-Length or chunked; otherwise the connection's end). */
+export function responseComplete(data: string, ended = false): boolean {
+  const i = data.indexOf('\r\n\r\n');
+  if (i < 0) return false;
+  const head = data.slice(0, i).toLowerCase();
+  const body = data.slice(i + 4);
+  const len = /\r\ncontent-length:\s*(\d+)/.exec(head);
+  if (len) return body.length >= Number(len[1]);
+  if (/\r\ntransfer-encoding:\s*chunked/.test(head)) return /(^|\r\n)0\r\n(.*\r\n)*\r\n$/.test(body);
+  return ended;
+}
+
+const statusOf = (data: string) => Number(/^HTTP\/1\.[01] (\d{3})/.exec(data)?.[1] ?? 0);
+const closesAfter = (data: string) => /\r\nconnection:\s*close/i.test(data.slice(0, data.indexOf('\r\n\r\n') + 2));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() >= end) return false;
+    await sleep(10);
+  }
+  return true;
+}
+
+/**
+ * Boot the app like the canary (IPC channel, free PORT, the app's env) and check what PM2 relies on:
+ * `ready` and the health check; then, with an idle keep-alive connection open and a request whose
+ * headers are not finished yet, send SIGINT, finish the request, and see whether it is answered,
+ * how the idle connection is closed (FIN or RST) and how long the exit takes against killTimeout.
+ */
+export async function checkAppLifecycle(config: ZddConfig, host: Host = new LocalHost()): Promise<Check[]> {
+  const b = config.backend;
+  if (!b) return [];
+  if (config.hosts?.length) return [row('app boot', 'warn', 'the app runs on the remote hosts; not booted from here')];
+  const app = await appUnderTest(config, host);
+  if (!app) {
+    return [
+      row('app boot', 'warn', `${path.join(b.root, b.script)} not found and no current release (built at deploy?); could not boot the app`, b.build ? `run \`${b.build}\` in ${b.root}, then zdd doctor again` : undefined),
+    ];
+  }
+  const waitReady = b.waitReady;
+  const hpath = config.healthcheck.path;
+  const port = await host.freePort();
+  const proc = host.spawn([process.execPath, path.join(app.cwd, app.script)], {
+    cwd: app.cwd,
+    ipc: true,
+    env: { ...b.env, PORT: String(port), ZDD_RELEASE: app.release, ZDD_DOCTOR: '1', ZDD_KILL_TIMEOUT: String(b.killTimeout) },
+  });
+  const startedAt = Date.now();
+  let readyAt = 0;
+  void proc.waitForMessage('ready').then(() => (readyAt = Date.now()));
+  let exit: { code: number | null; signal: string | null; at: number } | undefined;
+  void proc.exited.then((e) => (exit = { ...e, at: Date.now() }));
+  // For a one-line row: the error line of a crash (stack frames say little), else the last lines.
+  const out = () => {
+    const lines = tail(proc.output()).split('\n').map((l) => l.trim()).filter(Boolean);
+    const err = lines.filter((l) => /^[\w.$]*(Error|Exception)\b[^\n]*:/.test(l)).pop();
+    return err ?? lines.slice(-3).join(' | ');
+  };
+  const rows: Check[] = [];
+  const conns: RawConn[] = [];
+  try {
+    // 1. ready and the health check, as the canary would see them.
+    const bootBy = startedAt + Math.max(b.readyTimeout, config.healthcheck.timeout);
+    let health = 0;
+    let last = 'no answer';
+    while (!exit && Date.now() < bootBy) {
+      try {
+        const r = await host.httpGet(`http://127.0.0.1:${port}${hpath}`, Math.max(500, Math.min(5000, bootBy - Date.now())));
+        last = `answered ${r.status}`;
+        if (r.status >= 200 && r.status < 300) {
+          health = r.status;
+          break;
+        }
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await sleep(200);
+    }
+    if (health) await until(() => readyAt > 0 || exit !== undefined, Math.max(0, startedAt + b.readyTimeout - Date.now()));
+    const booted = `booted ${app.label}`;
+    if (exit) {
+      rows.push(row('app boot', 'fail', `${booted}: it exited (${exit.signal ?? `code ${exit.code}`}) before answering ${hpath}: ${out() || 'no output'}`, 'fix the error it prints; the canary would fail the same way'));
+      return rows;
+    }
+    if (!health) {
+      rows.push(row('app boot', 'fail', `${booted}: ${hpath} did not answer 2xx within ${bootBy - startedAt} ms (${last})`, `make ${hpath} answer 2xx once the app can serve, or set healthcheck.path`));
+      return rows;
+    }
+    const readyText = readyAt ? `sent 'ready' after ${readyAt - startedAt} ms` : `never sent 'ready' within backend.readyTimeout (${b.readyTimeout} ms)`;
+    if (!readyAt && waitReady) {
+      rows.push(
+        row(
+          'app boot',
+          'fail',
+          `${booted}: ${hpath} answered ${health}, but the app ${readyText}; PM2 would wait readyTimeout per worker and then swap it in anyway, and the canary fails the deploy`,
+          "call process.send?.('ready') once the server listens (reloadSafe() from zdd/runtime does it), or set backend.waitReady: false",
+        ),
+      );
+    } else {
+      rows.push(row('app boot', 'ok', `${booted}: ${readyText}, ${hpath} answered ${health}`));
+    }
+
+    // 2. An idle keep-alive connection, and a request in flight (headers not finished) at SIGINT.
+    const idle = await rawConnect(port);
+    conns.push(idle);
+    idle.socket.write(`GET ${hpath} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\nUser-Agent: zdd-doctor\r\n\r\n`);
+    await until(() => responseComplete(idle.data, idle.endedAt > 0) || idle.closedAt > 0, 5000);
+    const idleUsable = responseComplete(idle.data) && !closesAfter(idle.data) && !idle.closedAt;
+    const inflight = await rawConnect(port);
+    conns.push(inflight);
+    inflight.socket.write(`GET ${hpath} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: zdd-doctor\r\n`);
+    await sleep(150);
+
+    const t0 = Date.now();
+    const kill = b.killTimeout;
+    // SIGINT as PM2 sends it on a reload; SIGKILL where PM2 would (killTimeout), plus a little to measure.
+    const stopped = proc.stop(kill + 500);
+    await until(() => exit !== undefined, 300);
+    inflight.socket.write('\r\n');
+    await until(() => responseComplete(inflight.data, inflight.endedAt > 0) || inflight.closedAt > 0, kill + 1000);
+    const answeredAt = responseComplete(inflight.data, inflight.endedAt > 0) ? Date.now() : 0;
+    await stopped;
+    await until(() => idle.closedAt > 0 && inflight.closedAt > 0, 200);
+    const e = exit ?? { code: null, signal: null, at: Date.now() };
+    const took = e.at - t0;
+    const fixHandler =
+      "handle SIGINT: stop accepting (server.close()), finish requests in flight, close keep-alive and WebSocket connections, then exit before backend.killTimeout — reloadSafe() from zdd/runtime does all of it (README: Make your app reload-safe)";
+
+    // The request in flight.
+    if (e.signal === 'SIGINT') {
+      rows.push(row('app SIGINT', 'fail', `no SIGINT handler: the app died at once on SIGINT (${took} ms); PM2 sends SIGINT to the old worker on every reload, so requests in flight are cut`, fixHandler));
+    } else if (responseComplete(inflight.data, inflight.endedAt > 0)) {
+      const st = statusOf(inflight.data);
+      const close = closesAfter(inflight.data);
+      rows.push(
+        close
+          ? row('app SIGINT', 'ok', `a request in flight at SIGINT was answered (${st}) with Connection: close`)
+          : row('app SIGINT', 'warn', `a request in flight at SIGINT was answered (${st}) but without Connection: close; Nginx may send the next request on a connection that is closing`, 'answer with Connection: close while draining (reloadSafe() does)'),
+      );
+    } else {
+      const how = inflight.error ? `reset (${inflight.error})` : inflight.closedAt ? 'closed' : 'left hanging';
+      rows.push(row('app SIGINT', 'fail', `a request in flight at SIGINT got no answer: the connection was ${how}${inflight.data ? ` after ${JSON.stringify(inflight.data.slice(0, 60))}` : ''}`, fixHandler));
+    }
+
+    // The idle keep-alive connection. (When the process dies, the kernel closes its sockets with FIN
+    // too: a close within a few ms of the exit is the exit's, not the app's.)
+    const byExit = (at: number) => at > 0 && e.at - at < 30;
+    if (e.signal === 'SIGINT') {
+      /* it died: nothing closed anything cleanly */
+    } else if (!idleUsable) {
+      rows.push(row('app keep-alive', 'warn', `not checked: the app closed the connection after its first answer (no keep-alive)`));
+    } else if (idle.error) {
+      rows.push(row('app keep-alive', 'warn', `the idle keep-alive connection was reset (${idle.error}), not closed with FIN`, 'close idle connections with server.close() / server.closeIdleConnections(), not by destroying sockets with unread data'));
+    } else if (idle.endedAt && idle.endedAt - t0 <= 500 && !byExit(idle.endedAt)) {
+      rows.push(row('app keep-alive', 'ok', `the idle keep-alive connection was closed cleanly (FIN) ${Math.max(0, idle.endedAt - t0)} ms after SIGINT`));
+    } else if (idle.endedAt || idle.closedAt) {
+      const at = (idle.endedAt || idle.closedAt) - t0;
+      rows.push(row('app keep-alive', 'warn', `the idle keep-alive connection stayed open ${at} ms after SIGINT${byExit(idle.endedAt || idle.closedAt) ? ', until the process exited' : ''}`, 'close idle keep-alive connections at once on SIGINT: server.closeIdleConnections() (server.close() does it since Node 19)'));
+    } else {
+      rows.push(row('app keep-alive', 'warn', 'the idle keep-alive connection was still open after the app stopped'));
+    }
+
+    // The exit.
+    const sigkill = e.signal === 'SIGKILL' || took > kill;
+    if (e.signal === 'SIGINT') {
+      /* reported above */
+    } else {
+      // Why it took long: a keep-alive connection left open after its last answer keeps server.close() waiting.
+      const openFor = answeredAt && !closesAfter(inflight.data) ? (inflight.closedAt || e.at) - answeredAt : 0;
+      const heldOpen =
+        openFor > 1000 && took > HANDOFF_WINDOW_MS + 500
+          ? `the connection of the request in flight was kept alive after its answer and stayed open ${openFor} ms${byExit(inflight.closedAt) || !inflight.closedAt ? ', until the exit' : ''} (server.close() waits for it)`
+          : undefined;
+      if (sigkill) {
+        rows.push(row('app exit', 'fail', `the app did not exit within backend.killTimeout (${kill} ms) after SIGINT: PM2 SIGKILLs it, cutting whatever is still open${heldOpen ? ` (${heldOpen})` : ''}`, fixHandler));
+        return rows;
+      }
+      const notes: string[] = [];
+      const fixes: string[] = [];
+      if (heldOpen) {
+        notes.push(heldOpen);
+        fixes.push('answer with Connection: close while draining');
+      }
+      if (took < HANDOFF_WINDOW_MS - 100) {
+        notes.push(`sooner than the ~${HANDOFF_WINDOW_MS} ms cluster handoff window: for a moment after server.close() the PM2 primary may still hand this worker a connection, which is stranded if the worker is gone`);
+        fixes.push('stay alive about a second after server.close()');
+      }
+      if (took > kill * 0.8) {
+        notes.push('close to backend.killTimeout');
+        fixes.push('exit well before backend.killTimeout (or raise it)');
+      }
+      if (e.code !== 0) {
+        notes.push(`exit code ${e.code}`);
+        fixes.push('exit 0 after a clean drain');
+      }
+      rows.push(
+        row(
+          'app exit',
+          notes.length ? 'warn' : 'ok',
+          `exited ${e.code === 0 ? '0 ' : ''}${took} ms after SIGINT (backend.killTimeout ${kill} ms)${notes.length ? `: ${notes.join('; ')}` : ''}`,
+          fixes.length ? `${fixes.join('; ')} (reloadSafe() from zdd/runtime does it)` : undefined,
+        ),
+      );
+    }
+    return rows;
+  } catch (err) {
+    rows.push(row('app boot', 'fail', `could not check the app: ${(err as Error).message}; ${out()}`));
+    return rows;
+  } finally {
+    for (const c of conns) c.socket.destroy();
+    await proc.stop(1000);
+  }
+}
+
+/** Source files of the backend (not node_modules, not build output), at most `max`. */
+function backendSources(root: string, max = 400): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (out.length >= max || depth > 6) return;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.name.startsWith('.') || e.name === 'node_modules' || e.name === 'dist' || e.name === 'build' || e.name === 'coverage') continue;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p, depth + 1);
+      else if (/\.(c|m)?(j|t)sx?$/.test(e.name) && !/\.d\.ts$/.test(e.name)) out.push(p);
+      if (out.length >= max) return;
+    }
+  };
+  walk(root, 0);
+  return out;
+}
+
+/** Session middlewares whose default store is in the process's memory. */
+const MEMORY_SESSION_PACKAGES = ['express-session', '@fastify/session', 'fastify-session'];
+
+/**
+ * Warn about sessions kept in memory: every reload replaces the process, so every user is logged
+ * out on every deploy (and each PM2 instance has sessions of its own). Reads the backend's
+ * package.json dependencies and its source: a session middleware without a `store` option.
+ */
+export function checkSessionStore(config: ZddConfig): Check {
+  const name = 'sessions';
+  const b = config.backend;
+  if (!b) return row(name, 'ok', 'no backend');
+  let deps: Record<string, unknown> = {};
+  try {
+    deps = (JSON.parse(readFileSync(path.join(b.root, 'package.json'), 'utf8')) as { dependencies?: Record<string, unknown> }).dependencies ?? {};
+  } catch {
+    /* no package.json: look at the source only */
+  }
+  const used = MEMORY_SESSION_PACKAGES.filter((p) => p in deps);
+  const files = backendSources(b.root);
+  const suspects: string[] = [];
+  const named = new Set<string>();
+  for (const f of files) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    const pkg = MEMORY_SESSION_PACKAGES.find((p) => text.includes(`'${p}'`) || text.includes(`"${p}"`));
+    if (!pkg) continue;
+    named.add(pkg);
+    // A `store` option (store: x, or shorthand { store }) that is not a MemoryStore.
+    const hasStore = /\bstore\s*[:,}]/.test(text) && !/\bstore\s*:\s*new\s+(session\.)?MemoryStore\b/.test(text);
+    if (!hasStore) suspects.push(path.relative(config.projectDir, f));
+  }
+  const fix = 'give the session middleware a shared store (Redis: connect-redis, PostgreSQL: connect-pg-simple, …) or use signed cookies';
+  if (suspects.length) {
+    return row(name, 'warn', `${[...named].join(', ')} used without a store in ${suspects.slice(0, 3).join(', ')}: sessions live in the process's memory, so every reload logs every user out and each PM2 instance has its own`, fix);
+  }
+  if (used.length && !named.size) return row(name, 'warn', `${used.join(', ')} in dependencies; could not find where it is set up to check its store`, fix);
+  if (named.size) return row(name, 'ok', `${[...named].join(', ')} with a store`);
+  return row(name, 'ok', 'no in-memory session middleware found');
 }
 
 export async function runChecks(opts: GlobalOptions, cwd: string, host: Host = new LocalHost(), onSecrets?: (values: string[]) => void): Promise<Check[]> {
@@ -262,6 +595,10 @@ export async function runChecks(opts: GlobalOptions, cwd: string, host: Host = n
       checks.push(await checkOpenFileCache(host, config));
     }
     checks.push(checkAppHandling(config));
+    if (config.backend) {
+      checks.push(...(await checkAppLifecycle(config, host)));
+      checks.push(checkSessionStore(config));
+    }
   }
   return checks;
 }

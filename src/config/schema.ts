@@ -34,6 +34,7 @@ export const backendSchema = z
       .describe('PM2 cluster instances: a number or "max".'),
     env: z.record(z.string(), z.string()).default({}).describe('Extra environment for the app (values never printed).'),
     readyTimeout: ms(10_000, "ms to wait for process.send('ready')."),
+    waitReady: z.boolean().default(true).describe("The app calls process.send('ready') after listen: PM2 waits for it (wait_ready) and the canary requires it. false: PM2 waits for listen instead."),
     killTimeout: ms(15_000, 'ms an old worker gets to drain after SIGINT.'),
   })
   .describe('The Node backend. Omit for a static-only project.');

@@ -42,7 +42,7 @@ export function ecosystemSource(config: ZddConfig, paths: Paths, releaseId: stri
     cwd,
     exec_mode: 'cluster',
     instances: b.instances === 'max' ? 'max' : b.instances,
-    wait_ready: true,
+    wait_ready: b.waitReady,
     listen_timeout: b.readyTimeout,
     kill_timeout: b.killTimeout,
     merge_logs: true,
@@ -87,6 +87,14 @@ export async function pm2List(host: Host, pm2: string[], cwd: string): Promise<P
  * (a few ms a call instead of a CLI start), and never starts a daemon: no socket, no processes.
  * Anything unexpected falls back to `pm2 jlist`. Commands that change PM2 still go through the CLI.
  */
+/**
+ * PM2's API takes a few hundred ms to load: a deploy starts loading it while the builds run (the
+ * main thread idles then), so the first look at PM2 does not wait for it.
+ */
+export function loadPm2Api(): Promise<any> {
+  return import('pm2').then((m: any) => m.default ?? m);
+}
+
 export class Pm2Reader {
   private api: any;
   private connected = false;
@@ -94,6 +102,8 @@ export class Pm2Reader {
     private readonly host: Host,
     private readonly pm2: string[],
     private readonly cwd: string,
+    /** PM2's API module, if something already started loading it (see loadPm2Api). */
+    private readonly apiModule?: Promise<any>,
   ) {}
 
   private home(): string {
@@ -105,8 +115,7 @@ export class Pm2Reader {
     try {
       if (!this.connected) {
         if (!existsSync(path.join(this.home(), 'rpc.sock'))) return [];
-        const require = createRequire(import.meta.url);
-        this.api = require('pm2');
+        this.api = await (this.apiModule ?? loadPm2Api());
         await new Promise<void>((resolve, reject) => this.api.connect((err: Error | null) => (err ? reject(err) : resolve())));
         this.connected = true;
       }

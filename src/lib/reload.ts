@@ -14,7 +14,7 @@ export async function pm2For(ctx: DeployContext): Promise<string[]> {
 }
 
 function readerFor(ctx: DeployContext, pm2: string[]): Pm2Reader {
-  if (!ctx.notes.pm2Reader) ctx.notes.pm2Reader = new Pm2Reader(ctx.host, pm2, ctx.paths.root);
+  if (!ctx.notes.pm2Reader) ctx.notes.pm2Reader = new Pm2Reader(ctx.host, pm2, ctx.paths.root, ctx.notes.pm2Api as Promise<any> | undefined);
   return ctx.notes.pm2Reader as Pm2Reader;
 }
 

@@ -30,9 +30,40 @@ export async function stopStrayCanary(ctx: DeployContext): Promise<void> {
 
 /**
  * Boot the release's backend once, outside PM2, on a free port, with the app's environment; it must
- * answer the health check with 2xx within `healthcheck.timeout`. A release that fails here is never
- * served: PM2 itself would report a crashing release as reloaded.
+ * answer the health check with 2xx within `healthcheck.timeout`, and (unless `backend.waitReady` is
+ * false) send `process.send('ready')` within `backend.readyTimeout`. A release that fails here is
+ * never served: PM2 itself would report a crashing release as reloaded, and would swap in a worker
+ * that never sends `ready` once `listen_timeout` expires.
  */
+type Backend = NonNullable<DeployContext['config']['backend']>;
+
+/** `backend.waitReady` (default true): the app sends `process.send('ready')`, and PM2 is told to wait for it. */
+function readyCheck(b: Backend): boolean {
+  return b.waitReady !== false;
+}
+
+/** Resolves when `p` does, when the process exits, or after `ms`, whichever comes first. */
+async function waitFor(p: Promise<unknown>, exited: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, exited, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, ms))))]);
+  clearTimeout(timer);
+}
+
+function notReady(b: Backend, hpath: string, waitedMs: number, output: string): StepFailed {
+  return new StepFailed(
+    'canary',
+    `the app answered ${hpath} but never sent process.send('ready') (waited ${waitedMs} ms, backend.readyTimeout is ${b.readyTimeout} ms). ` +
+      `PM2 starts each worker with wait_ready: it would wait readyTimeout for every worker and then swap it in anyway, ` +
+      `so every reload would be slow and a worker that never gets ready would go live`,
+    {
+      tail: output || '(the app printed nothing)',
+      hint:
+        "the release was not switched. Call process.send?.('ready') once the server listens (reloadSafe() from zdd/runtime does it), " +
+        'or set backend.waitReady: false if the app cannot',
+    },
+  );
+}
+
 export const canary: Step = {
   id: 'canary',
   async plan(ctx) {
@@ -52,8 +83,9 @@ export const canary: Step = {
     ctx.notes.canary = proc;
     // If zdd is killed now, the next deploy finds the canary here and stops it (it runs in its own group).
     if (proc.pid) await ctx.host.writeFile(canaryFile(ctx), JSON.stringify({ pid: proc.pid, release: ctx.release.id, port }) + '\n');
+    const startedAt = Date.now();
     let ready = false;
-    void proc.waitForMessage('ready').then(() => (ready = true));
+    const readyMessage = proc.waitForMessage('ready').then(() => (ready = true));
     let exited: { code: number | null; signal: string | null } | undefined;
     void proc.exited.then((e) => (exited = e));
     const url = `http://127.0.0.1:${port}${hpath}`;
@@ -67,11 +99,24 @@ export const canary: Step = {
       try {
         const r = await ctx.host.httpGet(url, Math.min(5000, Math.max(500, deadline - Date.now())));
         if (r.status >= 200 && r.status < 300) {
+          // PM2 starts workers with wait_ready: the app must also say it is ready. It may answer
+          // before it does (or the message may trail the answer): wait up to readyTimeout from boot.
+          const waitReady = readyCheck(b);
+          const readyBy = startedAt + b.readyTimeout;
+          while (waitReady && !ready && !exited && !ctx.interrupt.requested && Date.now() < readyBy) {
+            await waitFor(readyMessage, proc.exited, Math.min(200, readyBy - Date.now()));
+          }
           ctx.notes.canaryReady = ready;
+          if (waitReady && !ready) {
+            // (set by the callback above while we waited; TypeScript cannot see that)
+            const gone = exited as { code: number | null; signal: string | null } | undefined;
+            if (gone) throw fail(`the app exited (${gone.signal ?? `code ${gone.code}`}) after answering ${hpath}, before it sent process.send('ready')`);
+            if (ctx.interrupt.requested) throw fail('interrupted');
+            throw notReady(b, hpath, Date.now() - startedAt, tail(proc.output()));
+          }
           // Let it drain in the background; cleanup waits for it at the end of the deploy.
-          ctx.notes.canaryStopped = proc.stop(ctx.config.backend!.killTimeout);
-          if (!ready) ctx.out.warn("the app answered but never sent process.send('ready'); PM2 waits backend.readyTimeout for it per worker");
-          return `${hpath} answered ${r.status} on port ${port}`;
+          ctx.notes.canaryStopped = proc.stop(b.killTimeout);
+          return `${hpath} answered ${r.status} on port ${port}${ready ? ", sent 'ready'" : ''}`;
         }
         // An app may answer 503 while it warms up: keep asking until the deadline.
         last = `answered ${r.status}: ${r.body.slice(0, 200).trim()}`;

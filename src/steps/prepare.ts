@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { StepFailed } from '../errors.js';
 import { listReleaseIds, readRelease, writeRelease, updateRelease, type ReleaseInfo } from '../lib/release.js';
+import { loadPm2Api } from '../lib/pm2.js';
 import { stopStrayCanary } from './canary.js';
 import type { DeployContext, Step } from './types.js';
 
@@ -46,6 +47,8 @@ export const prepare: Step = {
   },
   async run(ctx) {
     await ctx.host.mkdir(ctx.paths.shared);
+    // Load PM2's API in the background while the builds run; pm2-check uses it.
+    if (ctx.config.backend && ctx.host.name === 'local') ctx.notes.pm2Api ??= loadPm2Api().catch(() => undefined);
     await stopStrayCanary(ctx);
     await markAbandoned(ctx);
     if (await ctx.host.lstat(ctx.release.dir)) {

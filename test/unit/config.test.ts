@@ -62,6 +62,7 @@ describe('loadConfig', () => {
       instances: 'max',
       env: {},
       readyTimeout: 10_000,
+      waitReady: true,
       killTimeout: 15_000,
     });
     expect(c.healthcheck).toEqual({ path: '/healthz', timeout: 30_000 });

@@ -1,0 +1,268 @@
+/**
+ * zdd/runtime: make a Node HTTP server safe to reload under a PM2 cluster. Zero dependencies.
+ *
+ *   import { reloadSafe } from 'zdd/runtime';          // or: from './reload-safe.mjs' (zdd init)
+ *   const server = app.listen(process.env.PORT);
+ *   const life = reloadSafe(server, { webSocketServer: wss, onShutdown: () => pool.end() });
+ *   app.get('/healthz', (req, res) => res.status(life.isDraining() ? 503 : 200).end());
+ *
+ * What it does:
+ * - sends `process.send('ready')` once the server listens (at once if it already does), which PM2's
+ *   `wait_ready` and zdd's canary wait for;
+ * - on SIGINT, SIGTERM or PM2's `shutdown` message: marks the process draining (`isDraining()`, for
+ *   a health check that answers 503), `server.close()` (stop accepting; under a PM2 cluster this
+ *   takes the worker out of the round-robin), closes idle keep-alive connections, answers requests
+ *   still in flight with `Connection: close` and closes their connection after the response, closes
+ *   WebSocket clients with 1001 "going away" (terminating those that do not answer), then runs the
+ *   cleanup callbacks (database pools, queues);
+ * - waits out the cluster handoff window: for a moment after `server.close()` the PM2 primary may
+ *   still hand this worker a connection; Node passes it back, but only while this process is alive;
+ * - exits 0 when all of that is done, or at a deadline before PM2's SIGKILL: `killTimeout` (option,
+ *   else env ZDD_KILL_TIMEOUT, which zdd sets, else PM2's default 1600) minus `deadlineMargin`.
+ *
+ * This file is copied verbatim (compiled) to templates/reload-safe.mjs; a test keeps them equal.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** The part of a `ws` WebSocket this helper uses. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+}
+
+/** The part of a `ws` WebSocketServer this helper uses (`clientTracking` must be on, the default). */
+export interface WebSocketServerLike {
+  readonly clients: Iterable<WebSocketLike>;
+  on(event: 'connection', listener: (socket: WebSocketLike) => void): unknown;
+}
+
+/** A cleanup step: close a database pool, flush a queue. May return a promise. */
+export type ShutdownHook = (reason: string) => unknown;
+
+export interface ReloadSafeOptions {
+  /** WebSocket server(s) whose clients get a 1001 close when the process drains. */
+  webSocketServer?: WebSocketServerLike | WebSocketServerLike[];
+  /** Cleanup callbacks, run in order once the server has closed (or at the deadline). */
+  onShutdown?: ShutdownHook | ShutdownHook[];
+  /**
+   * ms PM2 gives the process between SIGINT and SIGKILL (`backend.killTimeout`). Default: env
+   * ZDD_KILL_TIMEOUT (zdd sets it for the app), else 1600 (PM2's default `kill_timeout`).
+   */
+  killTimeout?: number;
+  /** The process exits this many ms before `killTimeout` at the latest. Default 500. */
+  deadlineMargin?: number;
+  /**
+   * ms to stay alive after `server.close()` so the PM2 primary can take back a connection it handed
+   * to this worker just before. Default 1000. Capped by the deadline.
+   */
+  handoffWindow?: number;
+  /** ms a WebSocket client gets to answer the 1001 close before it is terminated. Default 2000. */
+  webSocketCloseTimeout?: number;
+  /** Signals that start draining. Default ['SIGINT', 'SIGTERM']. Pass [] to trigger `shutdown()` yourself. */
+  signals?: NodeJS.Signals[];
+  /** Send `ready` only after this also resolves (say, the database is connected). */
+  readyWhen?: PromiseLike<unknown>;
+  /** Send `process.send('ready')`. Default true. */
+  sendReady?: boolean;
+  /** Where progress lines go. Default console.log/console.error; false for none. */
+  log?: false | ((line: string, level: 'info' | 'error') => void);
+  /** How to end the process. Default `process.exit`. */
+  exit?: (code: number) => void;
+}
+
+export interface ReloadSafe {
+  /** True from the moment draining starts: answer health checks with 503. */
+  isDraining(): boolean;
+  /** Start draining now (what a signal does). Resolves when draining is over, just before the exit. */
+  shutdown(reason?: string): Promise<void>;
+  /** Resolves once `ready` was sent (or would have been, without an IPC channel). */
+  readonly ready: Promise<void>;
+}
+
+let processDraining = false;
+/** Every reloadSafe() of this process: the process exits once all of those draining are done. */
+const instances: { draining: boolean; done: boolean }[] = [];
+
+/** True once any reloadSafe() in this process started draining. For health handlers. */
+export function isDraining(): boolean {
+  return processDraining;
+}
+
+/** ms, from an option, an environment variable or a default; rejects nonsense. */
+function msValue(value: unknown, fallback: number): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/**
+ * Make `server` reload-safe: `ready` after listen, and a clean drain and exit on SIGINT, SIGTERM or
+ * PM2's `shutdown` message. Call it once per server, right after `listen()` (or before: it waits).
+ * With several servers in one process, each sends `ready` (PM2 needs one: pass `sendReady: false`
+ * to all but the last to listen) and the process exits when the last of them has drained.
+ */
+export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): ReloadSafe {
+  const killTimeout = msValue(options.killTimeout ?? process.env.ZDD_KILL_TIMEOUT, 1600);
+  const margin = msValue(options.deadlineMargin, 500);
+  // Never let the margin eat more than half of a short killTimeout.
+  const deadlineMs = Math.max(killTimeout - margin, Math.floor(killTimeout / 2));
+  const handoffMs = Math.min(msValue(options.handoffWindow, 1000), deadlineMs);
+  const wsCloseMs = msValue(options.webSocketCloseTimeout, 2000);
+  const hooks = asList(options.onShutdown);
+  const wsServers = asList(options.webSocketServer);
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const log =
+    options.log === false
+      ? () => {}
+      : options.log ?? ((line: string, level: 'info' | 'error') => (level === 'error' ? console.error(line) : console.log(line)));
+  const say = (line: string, level: 'info' | 'error' = 'info') => log(`reload-safe pid=${process.pid}: ${line}`, level);
+
+  let draining = false;
+  let finished: Promise<void> | undefined;
+  const me = { draining: false, done: false };
+  instances.push(me);
+  /** Responses not finished yet, and how many each socket carries. */
+  const open = new Set<ServerResponse>();
+  const perSocket = new Map<Socket, number>();
+
+  const endIfIdle = (socket: Socket) => {
+    // After the response went out, a keep-alive socket would sit idle until keepAliveTimeout.
+    setImmediate(() => {
+      if (!perSocket.has(socket) && !socket.destroyed) socket.end();
+    });
+  };
+
+  // prependListener: run before the app's handler, so a response it writes at once still gets the header.
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    open.add(res);
+    perSocket.set(socket, (perSocket.get(socket) ?? 0) + 1);
+    if (draining) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      open.delete(res);
+      const n = (perSocket.get(socket) ?? 1) - 1;
+      if (n > 0) perSocket.set(socket, n);
+      else perSocket.delete(socket);
+      if (draining) endIfIdle(socket);
+    });
+  });
+
+  for (const wss of wsServers) {
+    // A client that connects while draining (handed over in the window) is told to go elsewhere.
+    wss.on('connection', (ws) => {
+      if (draining) ws.close(1001, 'server restarting');
+    });
+  }
+
+  const ready = (async () => {
+    if (!server.listening) await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    if (options.readyWhen) await options.readyWhen;
+    if (options.sendReady !== false && typeof process.send === 'function' && !draining) process.send('ready');
+  })();
+  ready.catch((err: unknown) => say(`not ready: ${(err as Error)?.message ?? String(err)}`, 'error'));
+
+  const shutdown = (reason = 'shutdown()'): Promise<void> => {
+    if (finished) return finished;
+    draining = true;
+    me.draining = true;
+    processDraining = true;
+    const started = Date.now();
+    const wsClients = wsServers.flatMap((wss) => [...wss.clients]);
+    say(`${reason}: draining (${open.size} request${open.size === 1 ? '' : 's'} in flight, ${wsClients.length} WebSocket${wsClients.length === 1 ? '' : 's'}); exit within ${deadlineMs} ms`);
+
+    finished = new Promise<void>((resolveFinished) => {
+      let done = false;
+      const timers: NodeJS.Timeout[] = [];
+      const finish = (why: string, level: 'info' | 'error' = 'info') => {
+        if (done) return;
+        done = true;
+        for (const t of timers) clearTimeout(t);
+        me.done = true;
+        // Several servers in one process: the last one to finish draining ends the process.
+        const last = instances.every((i) => !i.draining || i.done);
+        say(`${why} after ${Date.now() - started} ms${last ? '; exiting' : ''}`, level);
+        resolveFinished();
+        if (last) exit(0);
+      };
+
+      // 1. Stop accepting. Since Node 19 close() also closes idle keep-alive sockets.
+      let closed = false;
+      let afterClose: Promise<void> | undefined;
+      const runHooks = () =>
+        (afterClose ??= (async () => {
+          for (const hook of hooks) {
+            try {
+              await hook(reason);
+            } catch (err) {
+              say(`cleanup failed: ${(err as Error)?.stack ?? String(err)}`, 'error');
+            }
+          }
+        })());
+      let windowOver = handoffMs === 0;
+      let hooksDone = false;
+      const maybeDone = () => {
+        if (closed && windowOver && hooksDone) finish('drained');
+      };
+      server.close(() => {
+        closed = true;
+        void runHooks().then(() => {
+          hooksDone = true;
+          maybeDone();
+        });
+      });
+      server.closeIdleConnections?.();
+
+      // 2. Requests in flight: answer with Connection: close; responses already started close the
+      //    socket when they end (see the 'request' listener).
+      for (const res of open) if (!res.headersSent) res.setHeader('Connection', 'close');
+
+      // 3. WebSockets: 1001, then terminate the ones that do not answer.
+      for (const ws of wsClients) if (ws.readyState <= 1) ws.close(1001, 'server restarting');
+      if (wsServers.length) {
+        const t = setTimeout(() => {
+          for (const wss of wsServers) for (const ws of wss.clients) ws.terminate();
+        }, Math.min(wsCloseMs, deadlineMs));
+        t.unref();
+        timers.push(t);
+      }
+
+      // 4. The cluster handoff window.
+      if (!windowOver) {
+        const t = setTimeout(() => {
+          windowOver = true;
+          maybeDone();
+        }, handoffMs);
+        timers.push(t);
+      }
+
+      // 5. The deadline: cut what is left, give the cleanups a moment, exit before PM2's SIGKILL.
+      const hard = setTimeout(() => {
+        const left = open.size;
+        server.closeAllConnections?.();
+        for (const wss of wsServers) for (const ws of wss.clients) ws.terminate();
+        const grace = setTimeout(() => finish(`deadline (${deadlineMs} ms) hit with ${left} request(s) in flight; cleanup did not finish`, 'error'), Math.min(250, Math.max(margin / 2, 0)));
+        timers.push(grace);
+        void runHooks().then(() => finish(`deadline (${deadlineMs} ms) hit with ${left} request(s) in flight`, 'error'));
+      }, deadlineMs);
+      timers.push(hard);
+    });
+    return finished;
+  };
+
+  for (const sig of options.signals ?? (['SIGINT', 'SIGTERM'] as NodeJS.Signals[])) {
+    process.on(sig, () => void shutdown(sig));
+  }
+  // PM2 sends this message instead of a signal with `shutdown_with_message` (and on Windows).
+  if (typeof process.send === 'function') {
+    process.on('message', (msg: unknown) => {
+      if (msg === 'shutdown') void shutdown('shutdown message');
+    });
+  }
+
+  return { isDraining: () => draining, shutdown, ready };
+}
+
+export default reloadSafe;
