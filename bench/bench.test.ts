@@ -4,7 +4,7 @@
 import { execa } from 'execa';
 import { cpus } from 'node:os';
 import { readdirSync, statSync } from 'node:fs';
-import { readFile, realpath, writeFile } from 'node:fs/promises';
+import { lstat, readFile, readdir, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { breakBackendAtBoot, setVersion } from '../test/helpers/example.js';
@@ -22,6 +22,10 @@ const SETTLE_MS = 2000; // load after the operation returned (a fork-mode restar
 const BROKEN_WATCH_MS = 10_000; // load after the bare reload of a broken build
 const OVERHEAD_TARGET_MS = 1000;
 const ROLLBACK_RATIO_TARGET = 1.2;
+const FAST_RUNS = 2; // rows 6: full / no-change / one-file backend change / --force, interleaved
+const NOOP_RATIO_TARGET = 0.3;
+const BACKEND_CHANGE_RATIO_TARGET = 0.5;
+const DISK_PCT_TARGET = 5;
 const resultsPath = join(repoRoot, 'bench', 'results.md');
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -60,6 +64,13 @@ interface DeployRun extends Timed {
   steps: Record<string, number>;
   durationMs: number;
 }
+interface FastRun extends DeployRun {
+  id: string;
+  reused: Record<string, string>;
+  /** Bytes the release added to the deploy root (files no other release links to). */
+  addedBytes?: number;
+  noop?: boolean;
+}
 interface RollbackRun extends Timed {
   timings: Record<string, number>;
   durationMs: number;
@@ -73,8 +84,39 @@ const results = {
   rollbacks: [] as RollbackRun[],
   bareReloads: [] as Timed[],
   jlist: [] as number[],
+  fast: { full: [] as FastRun[], noop: [] as FastRun[], backend: [] as FastRun[], forced: [] as FastRun[] },
   errors: {} as Record<string, string>,
 };
+
+/**
+ * Bytes of the regular files under `root`, each inode once (hard links count once), leaving out
+ * `skip` (a folder). What a release adds = du(root) − du(root without that release).
+ */
+async function du(root: string, skip?: string): Promise<number> {
+  const seen = new Set<string>();
+  let total = 0;
+  const walk = async (dir: string): Promise<void> => {
+    if (dir === skip) return;
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(dir, n);
+      const st = await lstat(p).catch(() => undefined);
+      if (!st) continue;
+      if (st.isDirectory()) await walk(p);
+      else if (st.isFile() && !seen.has(`${st.dev}:${st.ino}`)) {
+        seen.add(`${st.dev}:${st.ino}`);
+        total += st.size;
+      }
+    }
+  };
+  await walk(root);
+  return total;
+}
 
 function windowOf(r: LoadReport): Window {
   const kinds: Record<string, number> = {};
@@ -188,6 +230,46 @@ describe('zdd bench (real PM2 + Nginx on loopback, under load)', () => {
     });
   });
 
+  it('6: fast deploys: full (--no-cache) vs no-change vs one-file backend change vs --force, interleaved', async () => {
+    await phase('fast', async () => {
+      const releaseDir = (id: string) => join(site!.deployTo, 'releases', id);
+      const added = async (id: string) => (await du(site!.deployTo)) - (await du(site!.deployTo, releaseDir(id)));
+      const run = async (args: string[]): Promise<FastRun> => {
+        const r = await underLoad(() => zdd([...args, '--json']));
+        expect(r.exitCode, r.out).toBe(0);
+        const id = r.json.release.id as string;
+        if (r.json.noop) return { ms: r.ms, window: r.window, steps: {}, durationMs: r.json.durationMs, id, reused: {}, noop: true };
+        const rel = JSON.parse(await readFile(join(releaseDir(id), 'release.json'), 'utf8'));
+        return { ms: r.ms, window: r.window, steps: { ...r.json.timings, ...rel.steps }, durationMs: r.json.durationMs, id, reused: rel.reused ?? {} };
+      };
+      for (let i = 0; i < FAST_RUNS; i++) {
+        // A full deploy: a new version of both parts, built and installed from scratch.
+        const v = `full-${i}`;
+        await setVersion(site!.app, v);
+        const full = await run(['deploy', '--no-cache']);
+        full.addedBytes = await added(full.id);
+        results.fast.full.push(full);
+        expect(await site!.served()).toMatchObject({ page: v, api: v });
+        // The same again: nothing changed.
+        const noop = await run(['deploy']);
+        expect(noop.noop, 'a no-change deploy must be a no-op').toBe(true);
+        results.fast.noop.push(noop);
+        // One file of the backend changed.
+        const b = `backend-${i}`;
+        await writeFile(join(site!.app, 'backend', 'version.json'), JSON.stringify({ version: b }, null, 2) + '\n');
+        const one = await run(['deploy']);
+        results.fast.backend.push(one);
+        expect(one.reused).toMatchObject({ frontend: expect.any(String), install: expect.any(String) });
+        expect(await site!.served()).toMatchObject({ page: v, api: b });
+        // A new release of the same inputs: what it costs on disk.
+        const forced = await run(['deploy', '--force']);
+        forced.addedBytes = await added(forced.id);
+        results.fast.forced.push(forced);
+        expect(forced.reused).toMatchObject({ frontend: one.id, backend: one.id, install: one.id });
+      }
+    });
+  });
+
   it('4: zdd rollback vs a bare pm2 reload of the same app, interleaved', async () => {
     await phase('rollback', async () => {
       for (let i = 0; i < RUNS; i++) {
@@ -272,7 +354,8 @@ describe('zdd bench (real PM2 + Nginx on loopback, under load)', () => {
   });
 
   it('zdd: no failed request in any row, and every measurement made', () => {
-    const zddWindows = [...results.deploys, ...results.rollbacks, ...(results.brokenDeploy ? [results.brokenDeploy] : [])];
+    const f = results.fast;
+    const zddWindows = [...results.deploys, ...results.rollbacks, ...(results.brokenDeploy ? [results.brokenDeploy] : []), ...f.full, ...f.noop, ...f.backend, ...f.forced];
     expect(results.errors).toEqual({});
     expect(zddWindows.map((w) => w.window.failed)).toEqual(zddWindows.map(() => 0));
   });
@@ -349,6 +432,47 @@ function renderTable(): string {
   rows.push(['5e', '  zdd\'s own overhead = 5 − (5a + 5b + 5c + 5d)', '', '', '',
     `${sec(overhead)} (${sec(overheadInProcess)} without Node start-up/exit)`, `≤ ${sec(OVERHEAD_TARGET_MS)}`, met(n ? overhead <= OVERHEAD_TARGET_MS : undefined)]);
 
+  // 6
+  const f = results.fast;
+  const userIds = ['build-frontend', 'build-backend', 'install', 'hooks', 'nginx-test', 'nginx-reload'];
+  const ownOverhead = (r: DeployRun) => r.ms - (userIds.reduce((a, id) => a + st(r, id), 0) + st(r, 'canary') + st(r, 'pm2') + st(r, 'verify'));
+  if (f.full.length) {
+    const fullMed = median(f.full.map((r) => r.ms));
+    const w = (rs: FastRun[]) => merge(rs.map((r) => r.window));
+    const times = (rs: FastRun[]) => rs.map((r) => sec(r.ms)).join(', ');
+    const wf = w(f.full);
+    rows.push(['6a', `full deploy: new version of both parts, \`zdd deploy --no-cache\` (builds and installs everything; ${f.full.length} runs)`, wf.requests, wf.failed, kindsText(wf),
+      `${sec(fullMed)} (median; ${times(f.full)}; ${userIds.filter((id) => median(f.full.map((r) => st(r, id))) >= 5).map((id) => `${id} ${sec(median(f.full.map((r) => st(r, id))))}`).join(', ')})`, '0 failed', met(wf.failed === 0)]);
+    if (f.noop.length) {
+      const m = median(f.noop.map((r) => r.ms));
+      const wn = w(f.noop);
+      rows.push(['6b', `no-change redeploy: \`zdd deploy\` right after 6a (a no-op: no release, no reload)`, wn.requests, wn.failed, kindsText(wn),
+        `${sec(m)} = ${(m / fullMed).toFixed(2)}× 6a (median; ${times(f.noop)})`, `≤ ${NOOP_RATIO_TARGET}× 6a`, met(m / fullMed <= NOOP_RATIO_TARGET)]);
+    } else rows.push(['6b', `no-change redeploy: ${missing('fast')}`, '', '', '', '', `≤ ${NOOP_RATIO_TARGET}× 6a`, met(false)]);
+    if (f.backend.length) {
+      const m = median(f.backend.map((r) => r.ms));
+      const wb = w(f.backend);
+      const reused = [...new Set(f.backend.flatMap((r) => Object.keys(r.reused)))].sort().join(' + ') || 'nothing';
+      rows.push(['6c', `one-file backend change (backend/version.json), \`zdd deploy\` (reused: ${reused}; backend copied; PM2 reload)`, wb.requests, wb.failed, kindsText(wb),
+        `${sec(m)} = ${(m / fullMed).toFixed(2)}× 6a (median; ${times(f.backend)}; pm2 ${sec(median(f.backend.map((r) => st(r, 'pm2'))))})`, `≤ ${BACKEND_CHANGE_RATIO_TARGET}× 6a`, met(m / fullMed <= BACKEND_CHANGE_RATIO_TARGET)]);
+    } else rows.push(['6c', `one-file backend change: ${missing('fast')}`, '', '', '', '', `≤ ${BACKEND_CHANGE_RATIO_TARGET}× 6a`, met(false)]);
+    const ovFull = median(f.full.map(ownOverhead));
+    const ovBackend = median(f.backend.map(ownOverhead));
+    const ovNoop = median(f.noop.map((r) => r.ms));
+    const worst = Math.max(...[ovFull, ovBackend, ovNoop].filter(Number.isFinite));
+    rows.push(['6d', '  zdd\'s own overhead (wall time − user\'s commands, canary, pm2, verify; a no-op is all overhead)', '', '', '',
+      `6a ${sec(ovFull)}, 6c ${sec(ovBackend)}, 6b ${sec(ovNoop)} (without Node start-up/exit: 6a ${sec(median(f.full.map((r) => ownOverhead(r) - (r.ms - r.durationMs))))}, 6c ${sec(median(f.backend.map((r) => ownOverhead(r) - (r.ms - r.durationMs))))})`,
+      `≤ ${sec(OVERHEAD_TARGET_MS)}`, met(Number.isFinite(worst) ? worst <= OVERHEAD_TARGET_MS : undefined)]);
+    if (f.forced.length) {
+      const fullBytes = median(f.full.map((r) => r.addedBytes ?? NaN));
+      const forcedBytes = median(f.forced.map((r) => r.addedBytes ?? NaN));
+      const pct = (100 * forcedBytes) / fullBytes;
+      const wx = w(f.forced);
+      rows.push(['6e', `disk: a no-change release (\`zdd deploy --force\`, every part hard-linked) vs a full release (6a), bytes each added to the deploy root`, wx.requests, wx.failed, kindsText(wx),
+        `${forcedBytes} B vs ${fullBytes} B = ${pct.toFixed(2)} % (wall ${sec(median(f.forced.map((r) => r.ms)))})`, `< ${DISK_PCT_TARGET} %`, met(Number.isFinite(pct) ? pct < DISK_PCT_TARGET : undefined)]);
+    } else rows.push(['6e', `disk of a no-change release: ${missing('fast')}`, '', '', '', '', `< ${DISK_PCT_TARGET} %`, met(false)]);
+  } else rows.push(['6', `fast deploys: ${missing('fast')}`, '', '', '', '', '—', met(false)]);
+
   const header = ['#', 'measurement', 'requests', 'failed', 'failures seen', 'time', 'target', 'met?'];
   const line = (cells: Cell[]) => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
   const out = [line(header), line(header.map(() => '---')), ...rows.map(line)];
@@ -378,6 +502,13 @@ function renderTable(): string {
     const outside = median(d.map((r) => r.durationMs - sum(Object.values(r.steps))));
     notes.push(`Overhead (5e) is made of (ms, medians): Node start-up/exit ${startup.toFixed(0)}; steps ${parts.join(', ')}; ` +
       `outside any step (mostly loading the command's modules and the config before the first step; also the cleanup after the last) ${outside.toFixed(0)}.`);
+  }
+  if (f.full.length) {
+    const parts = (rs: FastRun[]) => [...new Set(rs.map((r) => Object.keys(r.reused).sort().join('+') || 'nothing'))].join(' / ');
+    notes.push(`Rows 6: ${FAST_RUNS} rounds of 6a → 6b → 6c → 6e, each under the same load as the other rows. Reused from earlier releases (release.json \`reused\`): 6a ${parts(f.full)}, 6c ${parts(f.backend)}, 6e ${parts(f.forced)}. ` +
+      `Disk (6e) is what each release adds: the deploy root's bytes minus the same without that release, hard links counted once; the example backend has no dependencies, so node_modules weighs nothing in either. ` +
+      `Overhead of 6a/6c, ms (medians): Node start-up/exit ${median([...f.full, ...f.backend].map((r) => r.ms - r.durationMs)).toFixed(0)}; ${['lock', 'prepare', 'carry-over', 'pm2-check', 'switch', 'record', 'prune'].map((id) => `${id} ${median([...f.full, ...f.backend].map((r) => r.steps[id] ?? 0)).toFixed(0)}`).join(', ')}; ` +
+      `outside any step (module loading, config, hashing the inputs) ${median([...f.full, ...f.backend].map((r) => r.durationMs - sum(Object.values(r.steps)))).toFixed(0)}.`);
   }
   return `${out.join('\n')}\n\n${notes.map((x) => `- ${x}`).join('\n')}\n`;
 }

@@ -59,7 +59,9 @@ export async function main(argv: string[]): Promise<number> {
     .description('build, stage, health-check and switch to a new release with no failed request')
     .option('--dry-run', 'print the plan, change nothing')
     .option('--lock-wait <seconds>', 'wait up to this long for another deploy to finish', '0')
-    .addHelpText('after', examples(['zdd deploy', 'zdd deploy --dry-run', 'zdd deploy --ci --lock-wait 300', 'zdd deploy --config deploy/zdd.config.ts']))
+    .option('--force', 'deploy even when nothing changed since the current release')
+    .option('--no-cache', 'build and install everything: reuse no earlier build or node_modules')
+    .addHelpText('after', examples(['zdd deploy', 'zdd deploy --dry-run', 'zdd deploy --ci --lock-wait 300', 'zdd deploy --force', 'zdd deploy --no-cache', 'zdd deploy --config deploy/zdd.config.ts']))
     .action(run('deploy'));
 
   program

@@ -1,17 +1,26 @@
 import { loadConfig } from '../config/load.js';
-import { ZddError } from '../errors.js';
+import { EXIT, ZddError } from '../errors.js';
 import { LocalHost } from '../host/local.js';
 import { makeContext } from '../lib/context.js';
 import { executeSteps } from '../lib/execute.js';
 import { runHook } from '../lib/hooks.js';
+import { inputsFor, type Inputs } from '../lib/inputs.js';
+import { decideNginxReload } from '../lib/nginx.js';
 import { pathsFor, timestampId } from '../lib/paths.js';
-import { updateRelease } from '../lib/release.js';
+import { ecosystemSource } from '../lib/pm2.js';
+import { readRelease, updateRelease } from '../lib/release.js';
+import { closePm2, instancesOf } from '../lib/reload.js';
 import { deploySteps } from '../steps/index.js';
+import type { DeployContext } from '../steps/types.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
 
 export interface DeployOptions extends GlobalOptions {
   dryRun?: boolean;
   lockWait?: string;
+  /** Deploy even when nothing changed since the current release. */
+  force?: boolean;
+  /** `--no-cache` (commander sets `cache: false`): build and install everything. */
+  cache?: boolean;
 }
 
 export function parseLockWait(v: string | undefined): number {
@@ -37,9 +46,28 @@ export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise
     command: 'deploy',
     config,
     out: io.out,
-    flags: { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force: false },
+    flags: { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force: Boolean(opts.force), noCache: opts.cache === false },
     releaseId: await newReleaseId(paths.releases, new Date()),
   });
+
+  // Hashing the parts' inputs starts now; the check below and the build steps share the result.
+  void inputsFor(ctx);
+  if (!ctx.flags.force && !ctx.flags.noCache) {
+    let same: Awaited<ReturnType<typeof unchangedSince>>;
+    try {
+      same = await unchangedSince(ctx);
+    } catch (err) {
+      await closePm2(ctx);
+      throw err;
+    }
+    if ('id' in same) {
+      await closePm2(ctx);
+      const what = ctx.flags.dryRun ? 'dry run: a deploy would do nothing' : 'no new release, no reload';
+      io.out.summary(true, `nothing changed since ${same.id}, which is current and running: ${what} (zdd deploy --force deploys anyway)`);
+      return { exitCode: EXIT.ok, json: { noop: true, ...(ctx.flags.dryRun ? { dryRun: true } : {}), reason: 'nothing changed', release: { id: same.id, dir: ctx.previous!.dir, previous: same.id }, steps: [] } };
+    }
+    if (same.changed) io.out.info(`changed since ${ctx.previous!.id}: ${same.changed}`);
+  }
 
   if (ctx.flags.dryRun) io.out.info(`dry run: deploy of ${config.app} to ${paths.root} as release ${ctx.release.id}; nothing will change`);
   return executeSteps(ctx, deploySteps, {
@@ -62,4 +90,36 @@ export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise
       }
     },
   });
+}
+
+/**
+ * Is this deploy a no-op? Yes when `current` is an ok release whose recorded inputs (frontend,
+ * backend, install, config) all equal this run's, the ecosystem file zdd would write is the one in
+ * place (same backend.env, instances, port...), PM2 runs every instance on `current`, and the Nginx
+ * config has not changed since the last reload zdd made. Reads only.
+ */
+async function unchangedSince(ctx: DeployContext): Promise<{ id: string } | { changed?: string }> {
+  const cur = ctx.previous;
+  if (!cur) return {};
+  const info = await readRelease(ctx.host, ctx.paths, cur.id);
+  if (info?.status !== 'ok' || !info.inputs) return {};
+  const now = await inputsFor(ctx);
+  if (!now) return {};
+  const parts = (['frontend', 'backend', 'install', 'config'] as const satisfies readonly (keyof Inputs)[]).filter((k) => (now[k] ?? null) !== (info.inputs![k] ?? null));
+  if (parts.length) return { changed: parts.map((p) => (p === 'install' ? 'dependencies' : p)).join(', ') };
+  const b = ctx.config.backend;
+  if (b) {
+    const eco = await ctx.host.readFile(ctx.paths.ecosystem);
+    if (eco !== ecosystemSource(ctx.config, ctx.paths, cur.id)) return { changed: 'the PM2 settings (backend.env or the ecosystem file)' };
+    const running = await instancesOf(ctx);
+    if (running.length === 0 || running.some((i) => i.status !== 'online' || i.release !== cur.id)) {
+      return { changed: `nothing in the build, but PM2 does not run every instance of ${ctx.config.app} online on ${cur.id}` };
+    }
+  }
+  const n = ctx.config.nginx;
+  if (n && !n.reloadAlways) {
+    const d = await decideNginxReload(ctx);
+    if (d.reload) return { changed: `nothing in the build, but Nginx needs a reload: ${d.reason}` };
+  }
+  return { id: cur.id };
 }

@@ -340,6 +340,43 @@ export class LocalHost implements Host {
     return 'copied';
   }
 
+  async linkTree(from: string, to: string, opts: { exclude?: string[] } = {}): Promise<{ files: number; copied: number }> {
+    const exclude = new Set((opts.exclude ?? []).map((e) => path.posix.normalize(e.replace(/\\/g, '/')).replace(/\/+$/, '')));
+    const res = { files: 0, copied: 0 };
+    const walk = async (src: string, dest: string, rel: string): Promise<void> => {
+      await fs.mkdir(dest, { recursive: true });
+      const entries = await fs.readdir(src, { withFileTypes: true });
+      await Promise.all(
+        entries.map(async (e) => {
+          const childRel = rel ? `${rel}/${e.name}` : e.name;
+          if (exclude.has(childRel)) return;
+          const s = path.join(src, e.name);
+          const d = path.join(dest, e.name);
+          if (e.isDirectory()) return walk(s, d, childRel);
+          if (e.isSymbolicLink()) {
+            try {
+              await fs.symlink(await fs.readlink(s), d);
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+            }
+            return;
+          }
+          if (!e.isFile()) return;
+          const r = await this.link(s, d);
+          if (r !== 'exists') res.files++;
+          if (r === 'copied') res.copied++;
+        }),
+      );
+    };
+    try {
+      await walk(from, to, '');
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw Object.assign(new Error(`hard-linking ${from} to ${to}: ${e.message}`, { cause: err }), { code: e.code, path: to });
+    }
+    return res;
+  }
+
   async readBytes(p: string): Promise<Uint8Array | undefined> {
     try {
       return await fs.readFile(p);

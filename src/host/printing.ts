@@ -96,6 +96,10 @@ export class PrintingHost implements Host {
     this.would(`hard-link ${newPath} -> ${existing}`);
     return 'linked' as const;
   }
+  async linkTree(from: string, to: string) {
+    this.would(`hard-link every file of ${from} into ${to}`);
+    return { files: 0, copied: 0 };
+  }
   readBytes(p: string) {
     return this.inner.readBytes(p);
   }

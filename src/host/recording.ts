@@ -163,6 +163,24 @@ export class RecordingHost implements Host {
     this.files.set(newPath, content);
     return 'linked';
   }
+  async linkTree(from: string, to: string, opts?: { exclude?: string[] }) {
+    this.log('linkTree', from, to, opts);
+    const exclude = opts?.exclude ?? [];
+    const skip = (rel: string) => exclude.some((e) => rel === e || rel.startsWith(e + '/'));
+    const res = { files: 0, copied: 0 };
+    this.ensureParent(path.join(to, 'x'));
+    for (const d of [...this.dirs]) if (d.startsWith(from + '/') && !skip(d.slice(from.length + 1))) this.ensureParent(path.join(to, d.slice(from.length + 1), 'x'));
+    for (const [k, target] of [...this.links]) if (k.startsWith(from + '/') && !skip(k.slice(from.length + 1))) this.links.set(path.join(to, k.slice(from.length + 1)), target);
+    for (const [k, v] of [...this.files]) {
+      if (!k.startsWith(from + '/') || skip(k.slice(from.length + 1))) continue;
+      const dest = path.join(to, k.slice(from.length + 1));
+      if (this.files.has(dest)) continue;
+      this.ensureParent(dest);
+      this.files.set(dest, v);
+      res.files++;
+    }
+    return res;
+  }
   /** Bytes are kept as latin1 strings in `files` (exact for binary data and for ASCII text). */
   async readBytes(p: string) {
     this.log('readBytes', p);

@@ -117,6 +117,13 @@ export interface Host {
    * without hard links) the file is copied with its mtime instead (`copied`).
    */
   link(existing: string, newPath: string): Promise<LinkResult>;
+  /**
+   * `cp -al`: recreate the folder `from` as `to` (created, with its parents), every regular file
+   * hard-linked, symlinks recreated with the same target, never followed. `exclude` holds paths
+   * relative to `from` to leave out (a folder whole). Where a hard link is impossible the file is
+   * copied with its mtime (counted in `copied`). Nothing is replaced: a name taken in `to` is kept.
+   */
+  linkTree(from: string, to: string, opts?: { exclude?: string[] }): Promise<{ files: number; copied: number }>;
   /** A file's raw bytes, or undefined when it does not exist. */
   readBytes(path: string): Promise<Uint8Array | undefined>;
   /** Write raw bytes atomically (temp file + rename), optionally with a given mtime (ms since the epoch). */

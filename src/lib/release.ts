@@ -29,6 +29,15 @@ export interface ReleaseInfo {
   error?: string;
   /** Set when a rollback moved away from it. */
   rolledBackAt?: string;
+  /** Hashes of what each part was made from (src/lib/inputs.ts): equal hashes, equal parts. */
+  inputs?: { frontend?: string; backend?: string; install?: string; config?: string };
+  /** Parts taken from an earlier release by hard links instead of being built: part -> release id. */
+  reused?: { frontend?: string; backend?: string; install?: string };
+  /**
+   * Work that ran alongside an earlier step, step id -> its own ms. Its entry in `steps` holds only
+   * the time the deploy waited for it, so `steps` still adds up to the wall time.
+   */
+  parallel?: Record<string, number>;
 }
 
 export interface HistoryEntry {

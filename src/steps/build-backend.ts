@@ -1,7 +1,76 @@
 import path from 'node:path';
 import { StepFailed } from '../errors.js';
+import { findReusable, markReused, type Reuse } from '../lib/inputs.js';
 import { runUserCommand } from '../lib/user-command.js';
-import type { Step } from './types.js';
+import type { DeployContext, Step } from './types.js';
+
+/** A kept release whose backend was made from the same inputs, with its script still on disk. */
+export function backendReuse(ctx: DeployContext): Promise<Reuse> {
+  const b = ctx.config.backend!;
+  return findReusable(ctx, 'backend', async (from) => (await ctx.host.stat(path.join(from.dir, 'backend', b.script)))?.type === 'file');
+}
+
+/** What the hard-linked copy leaves out: the release's own node_modules and the shared links. */
+function notCarried(ctx: DeployContext): string[] {
+  return ['node_modules', ...ctx.config.shared.files, ...ctx.config.shared.dirs];
+}
+
+/**
+ * The backend part of a release: hard-linked from a kept release built from the same inputs, or
+ * `backend.build` (if set) and a copy of `backend.root` without node_modules and .git.
+ */
+async function makeBackend(ctx: DeployContext, signal?: AbortSignal): Promise<string> {
+  const b = ctx.config.backend!;
+  const dest = path.join(ctx.release.dir, 'backend');
+  const reuse = await backendReuse(ctx);
+  await ctx.host.remove(dest);
+  let note: string;
+  if (reuse.from) {
+    const r = await ctx.host.linkTree(path.join(reuse.from.dir, 'backend'), dest, { exclude: notCarried(ctx) });
+    markReused(ctx, 'backend', reuse.from.id);
+    note = `skipped ${b.build ? `\`${b.build}\` and the copy` : 'the copy'}: ${reuse.why}; hard-linked its ${r.files} files`;
+    if (r.copied) note += ` (${r.copied} copied: no hard links here)`;
+  } else {
+    if (b.build) await runUserCommand(ctx, ctx.builder, b.build, { cwd: b.root, ...(signal ? { signal } : {}) });
+    await ctx.host.upload(b.root, dest, { exclude: ['node_modules', '.git'] });
+    markReused(ctx, 'backend', undefined);
+    note = `${b.build ? 'built and copied' : 'copied'} (${reuse.why})`;
+  }
+  if (!(await ctx.host.stat(path.join(dest, b.script)))) {
+    throw new StepFailed('build-backend', `backend.script ${b.script} is not in the release (${dest})`, {
+      hint: 'backend.script is relative to backend.root; if it is built, set backend.build',
+    });
+  }
+  return note;
+}
+
+interface BackendJob {
+  promise: Promise<{ note: string; ms: number }>;
+  controller: AbortController;
+  consumed: boolean;
+}
+
+/**
+ * Start the backend part now, alongside the frontend build (build-frontend calls this first thing);
+ * the build-backend step then only waits for it and reports it. Ctrl-C cancels it like any command.
+ */
+export function startBackendAlongside(ctx: DeployContext): void {
+  if (!ctx.config.backend || ctx.notes.backendJob) return;
+  const controller = new AbortController();
+  const signal = AbortSignal.any([controller.signal, ctx.interrupt.controller.signal]);
+  const t0 = performance.now();
+  const promise = makeBackend(ctx, signal).then((note) => ({ note, ms: performance.now() - t0 }));
+  promise.catch(() => {}); // reported by the build-backend step
+  ctx.notes.backendJob = { promise, controller, consumed: false } satisfies BackendJob;
+}
+
+/** The frontend build failed (or was stopped) before build-backend ran: stop the job and let it end. */
+export async function settleBackendJob(ctx: DeployContext): Promise<void> {
+  const job = ctx.notes.backendJob as BackendJob | undefined;
+  if (!job || job.consumed) return;
+  job.controller.abort();
+  await job.promise.catch(() => {});
+}
 
 /** Run `backend.build` if set; copy `backend.root` into releases/<id>/backend/ without node_modules and .git. */
 export const buildBackend: Step = {
@@ -9,22 +78,26 @@ export const buildBackend: Step = {
   async plan(ctx) {
     const b = ctx.config.backend;
     if (!b) return { skip: 'no backend configured', summary: '' };
+    const reuse = await backendReuse(ctx);
+    if (reuse.from) {
+      return {
+        summary: `reuse the backend of ${reuse.from.id}: same inputs`,
+        actions: [`hard-link ${reuse.from.dir}/backend -> ${ctx.release.dir}/backend (without node_modules and shared links); no build, no copy`],
+      };
+    }
     const actions = [`copy ${b.root} -> ${ctx.release.dir}/backend (without node_modules, .git)`];
     if (b.build) actions.unshift(`run \`${b.build}\` in ${b.root}`);
+    if (ctx.config.frontend) actions.push('starts alongside build-frontend');
     return { summary: b.build ?? 'copy the backend', actions };
   },
   async run(ctx) {
-    const b = ctx.config.backend!;
-    if (b.build) {
-      await runUserCommand(ctx, ctx.builder, b.build, { cwd: b.root });
-    }
-    const dest = path.join(ctx.release.dir, 'backend');
-    await ctx.host.remove(dest);
-    await ctx.host.upload(b.root, dest, { exclude: ['node_modules', '.git'] });
-    if (!(await ctx.host.stat(path.join(dest, b.script)))) {
-      throw new StepFailed('build-backend', `backend.script ${b.script} is not in the release (${dest})`, {
-        hint: 'backend.script is relative to backend.root; if it is built, set backend.build',
-      });
-    }
+    const job = ctx.notes.backendJob as BackendJob | undefined;
+    if (!job) return makeBackend(ctx);
+    job.consumed = true;
+    const t0 = performance.now();
+    const { note, ms } = await job.promise;
+    const waited = performance.now() - t0;
+    ctx.notes.parallel = { ...(ctx.notes.parallel as Record<string, number> | undefined), 'build-backend': Math.round(ms) };
+    return `${note}; ran alongside build-frontend in ${Math.round(ms)} ms (waited ${Math.round(waited)} ms for it)`;
   },
 };

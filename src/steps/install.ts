@@ -1,16 +1,89 @@
 import path from 'node:path';
+import { findReusable, markReused, type Reuse } from '../lib/inputs.js';
 import { runUserCommand } from '../lib/user-command.js';
-import type { Step } from './types.js';
+import type { DeployContext, Step } from './types.js';
 
-/** Run `backend.install` inside the release's backend folder. */
+/** The check a reused node_modules must pass; on failure the install runs clean. */
+export const VERIFY_INSTALL = ['npm', 'ls', '--omit=dev', '--depth=0'];
+
+/** package.json scripts npm runs on install: they may write outside node_modules, so never skip them. */
+const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare'];
+
+/** Install scripts in the backend's package.json (read from backend.root, which the release copies). */
+async function installScripts(ctx: DeployContext): Promise<string[]> {
+  const text = await ctx.builder.readFile(path.join(ctx.config.backend!.root, 'package.json'));
+  if (text === undefined) return [];
+  try {
+    const scripts = (JSON.parse(text) as { scripts?: Record<string, unknown> }).scripts ?? {};
+    return INSTALL_SCRIPTS.filter((s) => typeof scripts[s] === 'string');
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A kept release installed from the same lockfile, package.json, install command and Node; never
+ * when package.json has install scripts.
+ */
+export async function installReuse(ctx: DeployContext): Promise<Reuse> {
+  const reuse = await findReusable(ctx, 'install', async (from) => (await ctx.host.stat(path.join(from.dir, 'backend')))?.type === 'dir');
+  if (!reuse.from) return reuse;
+  const scripts = await installScripts(ctx);
+  if (scripts.length) return { why: `package.json has install scripts (${scripts.join(', ')}), which may write outside node_modules` };
+  return reuse;
+}
+
+/**
+ * Run `backend.install` inside the release's backend folder; or, when the lockfile, package.json,
+ * install command and Node are those of a kept release, hard-link its node_modules (`cp -al`) and
+ * check them with `npm ls --omit=dev --depth=0`, falling back to a clean install if that fails.
+ */
 export const install: Step = {
   id: 'install',
   async plan(ctx) {
     const b = ctx.config.backend;
     if (!b) return { skip: 'no backend configured', summary: '' };
-    return { summary: b.install, actions: [`run \`${b.install}\` in ${path.join(ctx.release.dir, 'backend')}`] };
+    const dir = path.join(ctx.release.dir, 'backend');
+    const reuse = await installReuse(ctx);
+    if (reuse.from) {
+      return {
+        summary: `reuse node_modules of ${reuse.from.id}: same lockfile, package.json, install command and Node`,
+        actions: [
+          `hard-link ${reuse.from.dir}/backend/node_modules -> ${dir}/node_modules`,
+          `check it with \`${VERIFY_INSTALL.join(' ')}\`; if that fails, run \`${b.install}\` in ${dir}`,
+        ],
+      };
+    }
+    return { summary: b.install, actions: [`run \`${b.install}\` in ${dir}`] };
   },
   async run(ctx) {
-    await runUserCommand(ctx, ctx.host, ctx.config.backend!.install, { cwd: path.join(ctx.release.dir, 'backend') });
+    const b = ctx.config.backend!;
+    const dir = path.join(ctx.release.dir, 'backend');
+    const nodeModules = path.join(dir, 'node_modules');
+    const reuse = await installReuse(ctx);
+    let why = reuse.why;
+    if (reuse.from) {
+      const src = path.join(reuse.from.dir, 'backend', 'node_modules');
+      await ctx.host.remove(nodeModules);
+      if ((await ctx.host.lstat(src))?.type !== 'dir') {
+        markReused(ctx, 'install', reuse.from.id);
+        return `skipped \`${b.install}\`: ${reuse.why}, which has no node_modules (nothing to install)`;
+      }
+      const linked = await ctx.host.linkTree(src, nodeModules);
+      const check = await ctx.host.exec(VERIFY_INSTALL, { cwd: dir, reject: false, signal: ctx.interrupt.controller.signal });
+      if (check.exitCode === 0) {
+        markReused(ctx, 'install', reuse.from.id);
+        const copied = linked.copied ? `, ${linked.copied} of them copied (no hard links here)` : '';
+        return `skipped \`${b.install}\`: ${reuse.why}; hard-linked its node_modules (${linked.files} files${copied}); \`${VERIFY_INSTALL.join(' ')}\` passed`;
+      }
+      if (ctx.interrupt.requested) throw new Error(`\`${VERIFY_INSTALL.join(' ')}\` was cancelled`);
+      const first = (check.all || check.stderr || check.stdout).split('\n').find((l) => /ERR|missing|invalid|extraneous/i.test(l)) ?? `exit ${check.exitCode}`;
+      ctx.out.warn(`install: the node_modules hard-linked from ${reuse.from.id} failed \`${VERIFY_INSTALL.join(' ')}\` (${first.trim()}); installing clean`);
+      await ctx.host.remove(nodeModules);
+      why = `the node_modules of ${reuse.from.id} failed \`${VERIFY_INSTALL.join(' ')}\``;
+    }
+    markReused(ctx, 'install', undefined);
+    await runUserCommand(ctx, ctx.host, b.install, { cwd: dir });
+    return `installed (${why})`;
   },
 };

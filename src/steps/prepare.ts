@@ -5,19 +5,17 @@ import { loadPm2Api } from '../lib/pm2.js';
 import { stopStrayCanary } from './canary.js';
 import type { DeployContext, Step } from './types.js';
 
+/** Commit, branch and dirty flag in one `git status --porcelain=v2 --branch` (null outside git). */
 async function gitInfo(dir: string): Promise<ReleaseInfo['git']> {
-  const git = (args: string[]) => execa('git', args, { cwd: dir, reject: false });
-  const inside = await git(['rev-parse', '--is-inside-work-tree']);
-  if (inside.exitCode !== 0) return { commit: null, branch: null, dirty: null };
-  const [commit, branch, status] = await Promise.all([
-    git(['rev-parse', 'HEAD']),
-    git(['rev-parse', '--abbrev-ref', 'HEAD']),
-    git(['status', '--porcelain']),
-  ]);
+  const r = await execa('git', ['status', '--porcelain=v2', '--branch'], { cwd: dir, reject: false });
+  if (r.exitCode !== 0) return { commit: null, branch: null, dirty: null };
+  const header = (name: string) => r.stdout.split('\n').find((l) => l.startsWith(`# branch.${name} `))?.slice(`# branch.${name} `.length).trim();
+  const oid = header('oid');
+  const head = header('head');
   return {
-    commit: commit.exitCode === 0 ? commit.stdout.trim() : null,
-    branch: branch.exitCode === 0 ? branch.stdout.trim() : null,
-    dirty: status.exitCode === 0 ? status.stdout.trim() !== '' : null,
+    commit: oid && oid !== '(initial)' ? oid : null,
+    branch: head && head !== '(detached)' ? head : null,
+    dirty: r.stdout.split('\n').some((l) => l !== '' && !l.startsWith('#')),
   };
 }
 

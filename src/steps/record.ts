@@ -1,3 +1,4 @@
+import { inputsFor, reusedParts } from '../lib/inputs.js';
 import { appendHistory, updateRelease } from '../lib/release.js';
 import type { DeployContext, Step } from './types.js';
 
@@ -29,7 +30,10 @@ async function recordRollback(ctx: DeployContext, now: Date, durationMs: number)
   return `${from ?? 'nothing'} -> ${ctx.release.id}`;
 }
 
-/** release.json status `ok` with duration and per-step timings; one line in the history. */
+/**
+ * release.json status `ok` with duration, per-step timings, the input hashes (so a later deploy can
+ * reuse its parts, or find nothing changed) and what it reused; one line in the history.
+ */
 export const record: Step = {
   id: 'record',
   async plan(ctx) {
@@ -50,6 +54,9 @@ export const record: Step = {
       durationMs,
       steps: { ...ctx.timings },
       wentLiveAt: (ctx.notes.liveAt as string | undefined) ?? now.toISOString(),
+      inputs: await inputsFor(ctx),
+      reused: reusedParts(ctx),
+      ...(ctx.notes.parallel ? { parallel: { ...(ctx.notes.parallel as Record<string, number>) } } : {}),
     }, ctx.out);
     const me = await ctx.host.identity();
     await appendHistory(ctx.host, ctx.paths, {

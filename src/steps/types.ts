@@ -24,7 +24,10 @@ export interface RunFlags {
   verbose: boolean;
   /** Seconds to wait for a held lock (0: fail at once). */
   lockWait: number;
+  /** rollback: allow a release marked failed. deploy: deploy even when nothing changed. */
   force: boolean;
+  /** deploy `--no-cache`: build and install everything; reuse nothing from earlier releases. */
+  noCache?: boolean;
 }
 
 /** What a step would do. `skip` says why there is nothing to do. */

@@ -165,7 +165,7 @@ describe('zdd deploy (real PM2 + Nginx, under load)', () => {
     const r = await site.zdd(['deploy']);
     expect(r.exitCode, r.all).toBe(0);
     expect(r.all).toMatch(/nginx-reload — .*the Nginx config changed since the last reload/);
-    const again = await site.zdd(['deploy']);
+    const again = await site.zdd(['deploy', '--force']);
     expect(again.exitCode, again.all).toBe(0);
     expect(again.all).toMatch(/skip +nginx-reload — config unchanged/);
   });
