@@ -1,7 +1,6 @@
 // The canary's readiness check, with real processes on this machine: an app that answers its health
 // check but never sends `ready` fails the step (PM2 would wait readyTimeout per worker and swap it in
 // anyway), unless backend.waitReady is false; a late `ready` within readyTimeout is waited for.
-import { PassThrough } from 'node:stream';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,9 +8,9 @@ import type { ZddConfig } from '../../src/config/schema.js';
 import { StepFailed } from '../../src/errors.js';
 import { LocalHost } from '../../src/host/local.js';
 import { deployPaths, releaseRef } from '../../src/lib/paths.js';
-import { Reporter } from '../../src/output/reporter.js';
 import { canary } from '../../src/steps/canary.js';
 import type { DeployContext } from '../../src/steps/types.js';
+import { testContext } from '../helpers/context.js';
 import { makeTempDir, removeDir } from '../helpers/example.js';
 
 const made: { dir: string; ctx: DeployContext }[] = [];
@@ -31,30 +30,14 @@ async function contextFor(source: string, backend: Record<string, unknown> = {})
   await mkdir(paths.state, { recursive: true });
   await writeFile(join(release.dir, 'backend', 'package.json'), JSON.stringify({ type: 'commonjs' }));
   await writeFile(join(release.dir, 'backend', 'server.js'), source);
-  const stream = new PassThrough();
-  const host = new LocalHost();
-  const ctx: DeployContext = {
-    command: 'deploy',
-    config: {
-      app: 'canary-test',
-      deployTo: dir,
-      keepReleases: 5,
-      backend: { script: 'server.js', port: 4100, env: {}, readyTimeout: 1500, killTimeout: 3000, ...backend },
-      healthcheck: { path: '/healthz', timeout: 5000 },
-    } as unknown as ZddConfig,
-    host,
-    builder: host,
-    out: new Reporter({ mode: 'ci', stream, color: false }),
-    paths,
-    flags: { dryRun: false, verbose: false, lockWait: 0, force: false },
-    release,
-    switched: false,
-    timings: {},
-    startedAt: new Date(),
-    userMs: 0,
-    interrupt: { requested: false, controller: new AbortController() },
-    notes: {},
-  };
+  const config = {
+    app: 'canary-test',
+    deployTo: dir,
+    keepReleases: 5,
+    backend: { script: 'server.js', port: 4100, env: {}, readyTimeout: 1500, killTimeout: 3000, ...backend },
+    healthcheck: { path: '/healthz', timeout: 5000 },
+  } as unknown as ZddConfig;
+  const { ctx } = testContext({ config, host: new LocalHost(), releaseId: release.id });
   made.push({ dir, ctx });
   return ctx;
 }

@@ -5,7 +5,6 @@
 import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ZddConfig } from '../../src/config/schema.js';
 import { LocalHost } from '../../src/host/local.js';
@@ -20,12 +19,11 @@ import {
   installInputs,
   stableJson,
 } from '../../src/lib/inputs.js';
-import { deployPaths, releaseRef } from '../../src/lib/paths.js';
-import { Reporter } from '../../src/output/reporter.js';
 import { buildBackend } from '../../src/steps/build-backend.js';
 import { buildFrontend } from '../../src/steps/build-frontend.js';
 import { install } from '../../src/steps/install.js';
 import type { DeployContext } from '../../src/steps/types.js';
+import { testContext } from '../helpers/context.js';
 
 let tmp: string;
 beforeEach(async () => {
@@ -208,28 +206,7 @@ describe('LocalHost.linkTree', () => {
 // ---------------------------------------------------------------------------------------------------
 
 function ctxFor(config: ZddConfig, host = new LocalHost(), flags: Partial<DeployContext['flags']> = {}) {
-  const stream = new PassThrough();
-  const chunks: string[] = [];
-  stream.on('data', (c: Buffer) => chunks.push(c.toString()));
-  const paths = deployPaths(config.deployTo);
-  const ctx: DeployContext = {
-    command: 'deploy',
-    config,
-    host,
-    builder: host,
-    out: new Reporter({ mode: 'ci', stream, color: false }),
-    paths,
-    flags: { dryRun: false, verbose: false, lockWait: 0, force: false, ...flags },
-    release: releaseRef(paths, '20261127103000'),
-    previous: releaseRef(paths, '20261127100000'),
-    switched: false,
-    timings: {},
-    startedAt: new Date(),
-    userMs: 0,
-    interrupt: { requested: false, controller: new AbortController() },
-    notes: {},
-  };
-  return { ctx, log: () => chunks.join('') };
+  return testContext({ config, host, flags, previousId: '20261127100000' });
 }
 
 describe('build steps reuse a kept release with the same inputs', () => {

@@ -3,40 +3,18 @@
  * order, skipping, undo in reverse on failure, cleanup always, error mapping, dry-run planning and
  * interrupts.
  */
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ZddConfig } from '../../src/config/schema.js';
 import { CommandFailed, EXIT, LockedError, StepFailed, UsageError, exitCodeOf } from '../../src/errors.js';
 import { RecordingHost } from '../../src/host/recording.js';
-import { deployPaths, releaseRef } from '../../src/lib/paths.js';
-import { Reporter } from '../../src/output/reporter.js';
 import { Interrupted, planSteps, runSteps, type StepReport } from '../../src/runner.js';
 import type { DeployContext, Plan, Step } from '../../src/steps/types.js';
+import { testContext } from '../helpers/context.js';
 
 function makeCtx(host = new RecordingHost()) {
-  const stream = new PassThrough();
-  const chunks: string[] = [];
-  stream.on('data', (c: Buffer) => chunks.push(c.toString()));
-  const out = new Reporter({ mode: 'ci', stream, color: false });
-  const paths = deployPaths('/srv/shop');
-  const ctx: DeployContext = {
-    command: 'deploy',
-    config: { app: 'shop', deployTo: '/srv/shop', keepReleases: 5 } as unknown as ZddConfig,
-    host,
-    builder: host,
-    out,
-    paths,
-    flags: { dryRun: false, verbose: false, lockWait: 0, force: false },
-    release: releaseRef(paths, '20261127103000'),
-    previous: releaseRef(paths, '20261126103000'),
-    switched: false,
-    timings: {},
-    startedAt: new Date(),
-    userMs: 0,
-    interrupt: { requested: false, controller: new AbortController() },
-    notes: {},
-  };
-  return { ctx, host, log: () => chunks.join('') };
+  const config = { app: 'shop', deployTo: '/srv/shop', keepReleases: 5 } as unknown as ZddConfig;
+  const { ctx, log } = testContext({ config, host, previousId: '20261126103000' });
+  return { ctx, host, log };
 }
 
 interface FakeOptions {

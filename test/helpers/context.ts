@@ -1,0 +1,44 @@
+/**
+ * A DeployContext built by hand for unit tests of steps and the runner: any host (RecordingHost or
+ * LocalHost), a CI-mode Reporter writing into memory, and the deploy root's paths.
+ */
+import { PassThrough } from 'node:stream';
+import type { ZddConfig } from '../../src/config/schema.js';
+import type { Host } from '../../src/host/types.js';
+import { deployPaths, releaseRef } from '../../src/lib/paths.js';
+import { Reporter } from '../../src/output/reporter.js';
+import type { DeployContext } from '../../src/steps/types.js';
+
+export interface TestContextOptions {
+  config: ZddConfig;
+  host: Host;
+  releaseId?: string;
+  /** The release `current` points at; undefined for none. */
+  previousId?: string | undefined;
+  flags?: Partial<DeployContext['flags']>;
+}
+
+export function testContext(opts: TestContextOptions): { ctx: DeployContext; log: () => string } {
+  const stream = new PassThrough();
+  const chunks: string[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c.toString()));
+  const paths = deployPaths(opts.config.deployTo);
+  const ctx: DeployContext = {
+    command: 'deploy',
+    config: opts.config,
+    host: opts.host,
+    builder: opts.host,
+    out: new Reporter({ mode: 'ci', stream, color: false }),
+    paths,
+    flags: { dryRun: false, verbose: false, lockWait: 0, force: false, ...opts.flags },
+    release: releaseRef(paths, opts.releaseId ?? '20261127103000'),
+    previous: opts.previousId ? releaseRef(paths, opts.previousId) : undefined,
+    switched: false,
+    timings: {},
+    startedAt: new Date(),
+    userMs: 0,
+    interrupt: { requested: false, controller: new AbortController() },
+    notes: {},
+  };
+  return { ctx, log: () => chunks.join('') };
+}
