@@ -66,6 +66,26 @@ export function renderConfig(d: Detection, deployTo: string, nginxFile: string):
   );
 }
 
+/**
+ * zdd's runtime helper (templates/reload-safe.mjs, the same code as `zdd/runtime`) for a backend whose
+ * entry neither sends `ready` nor handles SIGINT: PM2 can't replace its workers without loss.
+ * Undefined when there is no backend or its entry already does both.
+ */
+export function planRuntimeHelper(cwd: string, d: Detection): { path: string; entry: string; write: boolean } | undefined {
+  const b = d.backend;
+  if (!b) return undefined;
+  const entry = path.join(b.root, b.script);
+  let source = '';
+  try {
+    source = readFileSync(path.join(cwd, entry), 'utf8');
+  } catch {
+    /* no entry yet: offer the helper */
+  }
+  if (/reloadSafe\(/.test(source) || (/process\.send\?*\.?\(\s*['"]ready['"]/.test(source) && /SIGINT/.test(source))) return undefined;
+  const rel = path.join(b.root, 'reload-safe.mjs');
+  return { path: rel, entry, write: !existsSync(path.join(cwd, rel)) };
+}
+
 export function renderNginxSite(d: Detection, deployTo: string): string {
   return renderTemplate(
     template('nginx-site.conf'),
@@ -197,6 +217,14 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
     out.info(`wrote ${snippet.path} (reloads the page once when a lazy chunk fails to load after a deploy)`);
   } else if (snippet) out.info(`kept ${snippet.path} (already there)`);
 
+  // The runtime helper, for a backend that does not signal ready and drain on SIGINT yet: written
+  // when missing, never overwritten.
+  const helper = planRuntimeHelper(cwd, d);
+  if (helper?.write) {
+    await host.writeFile(path.join(cwd, helper.path), template('reload-safe.mjs'));
+    out.info(`wrote ${helper.path} (sends ready, drains on SIGINT: see "Make your app reload-safe" in zdd's README)`);
+  }
+
   const steps = [
     `review ${configRel} (deployTo, port, instances) and ${nginxRel} (server_name)`,
     `install the site: sudo cp ${nginxRel} /etc/nginx/conf.d/${d.app}.conf && sudo nginx -t && sudo nginx -s reload`,
@@ -208,6 +236,9 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
     steps.splice(2, 0, `old tabs: add \`${snippetImport(snippet)}\` at the top of ${snippet.entry ?? 'your entry module (src/main.jsx or main.tsx)'}`);
   } else if (!snippet && d.frontend) {
     steps.splice(2, 0, `old tabs: copy ${path.join(TEMPLATES_DIR, 'preload-error.js')} into your app's source and import it from the entry module`);
+  }
+  if (helper) {
+    steps.splice(2, 0, `reload-safe backend: in ${helper.entry}, \`const { reloadSafe } = require('./reload-safe.mjs')\` (or import it) and call \`reloadSafe(server)\` after listen`);
   }
   out.print('');
   out.print('Next steps:');
@@ -222,6 +253,7 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
       written: [configRel, nginxRel],
       overwritten: existing,
       nextSteps: steps,
+      runtimeHelper: helper ? { path: helper.path, written: helper.write } : null,
       clientSnippet: snippet ? { path: snippet.path, written: snippet.write, entry: snippet.entry ?? null, imported: snippet.imported, import: snippetImport(snippet) } : null,
     },
   };

@@ -223,6 +223,30 @@ describe('zdd init', () => {
     await expectNginxAccepts(join(dir, 'nginx', 'api-only.conf'));
   });
 
+  it('offers the runtime helper to a backend that neither sends ready nor drains, never overwriting it', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, 'package.json'), { name: 'plain' });
+    await writeJson(join(dir, 'server', 'package.json'), { main: 'index.js' });
+    await writeFile(join(dir, 'server', 'index.js'), "require('node:http').createServer((q, r) => r.end()).listen(3000);\n");
+    const r = await zdd(dir, 'init');
+    expect(r.exitCode, r.stdout).toBe(0);
+    const helper = await readFile(join(dir, 'server', 'reload-safe.mjs'), 'utf8');
+    expect(helper).toBe(await readFile(join(repoRoot, 'templates', 'reload-safe.mjs'), 'utf8'));
+    expect(r.stdout).toContain("require('./reload-safe.mjs')");
+    // A second run with --force rewrites the config but keeps the user's copy of the helper.
+    await writeFile(join(dir, 'server', 'reload-safe.mjs'), '// edited by the user\n');
+    const again = await zdd(dir, 'init', '--force');
+    expect(again.exitCode, again.stdout).toBe(0);
+    expect(await readFile(join(dir, 'server', 'reload-safe.mjs'), 'utf8')).toBe('// edited by the user\n');
+  });
+
+  it('does not offer the helper to a backend that already sends ready and handles SIGINT', async () => {
+    const d = await sampleProject();
+    const r = await zdd(d, 'init', '--deploy-to', '/srv/sample');
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(r.stdout).not.toContain('reload-safe');
+  });
+
   it('writes a frontend-only config and site', async () => {
     const dir = await tempDir();
     await writeJson(join(dir, 'package.json'), { name: 'static-site' });
