@@ -6,12 +6,13 @@
  * folder and `pm2` on PATH is a stub (`pm2 jlist` prints `[]`), so no PM2 daemon is asked or started.
  */
 import { execa } from 'execa';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listing } from '../helpers/fs.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(repoRoot, 'bin', 'zdd');
@@ -54,20 +55,6 @@ function zdd(args: string[], cwd = repoRoot, extra: Record<string, string> = {})
   return execa('node', [bin, ...args], { cwd, reject: false, env: env(extra), extendEnv: false, timeout: 30_000 });
 }
 
-/** Every path under `dir`, relative, sorted ([] when it does not exist). */
-function listing(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      out.push(relative(dir, p) + (e.isDirectory() ? '/' : ''));
-      if (e.isDirectory()) walk(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 let projects = 0;
 /**
