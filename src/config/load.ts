@@ -3,12 +3,13 @@
  * wrong at once, one `path.to.key: what is wrong` line each; nothing is written to disk here (jiti
  * runs without its file cache).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { brief, formatIssues, formatPath } from './messages.js';
 import { configSchema, type ZddConfig } from './schema.js';
+import { isDir, isFile } from '../lib/fs-checks.js';
 
 export const CONFIG_NAMES = ['zdd.config.ts', 'zdd.config.mts', 'zdd.config.js', 'zdd.config.mjs', 'zdd.config.json'];
 
@@ -33,22 +34,6 @@ export function findConfig(cwd: string): string | undefined {
     if (isFile(p)) return p;
   }
   return undefined;
-}
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /** How a file is named in messages: relative to the working folder when inside it. */

@@ -3,8 +3,9 @@
  * reading package.json files, vite configs and the backend's entry file. Read-only; never runs code
  * from the project.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isDir, isFile } from './fs-checks.js';
 
 export const FRONTEND_DIRS = ['frontend', 'client', 'web', 'app', '.'];
 export const BACKEND_DIRS = ['backend', 'server', 'api'];
@@ -57,22 +58,6 @@ export function readPackageJson(dir: string): PackageJson | undefined {
     return v && typeof v === 'object' && !Array.isArray(v) ? (v as PackageJson) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
   }
 }
 
