@@ -42,11 +42,20 @@ export async function planSteps(steps: Step[], ctx: DeployContext): Promise<Step
   return reports;
 }
 
-export async function runSteps(steps: Step[], ctx: DeployContext): Promise<StepReport[]> {
-  const reports: StepReport[] = [];
-  const done: Step[] = [];
-  const started: Step[] = [];
-  try {
+/**
+ * The steps run so far for one context: `run` may be called several times (a multi-host deploy runs
+ * its phases one after another on each host), `undo` reverts every completed step in reverse, and
+ * `cleanup` calls each started step's cleanup once.
+ */
+export class StepSession {
+  readonly reports: StepReport[] = [];
+  private done: Step[] = [];
+  private started: Step[] = [];
+  constructor(readonly ctx: DeployContext) {}
+
+  /** Run `steps` in order; a failure is reported, recorded and thrown (nothing is undone here). */
+  async run(steps: Step[]): Promise<void> {
+    const { ctx, reports } = this;
     for (const step of steps) {
       if (ctx.interrupt.requested && !ctx.switched) {
         throw new Interrupted(`stopped by ${ctx.interrupt.signal ?? 'a signal'} before ${step.id}`);
@@ -67,20 +76,20 @@ export async function runSteps(steps: Step[], ctx: DeployContext): Promise<StepR
         continue;
       }
       ctx.out.stepStart(step.id, plan.summary);
-      started.push(step);
+      this.started.push(step);
       try {
         const note = await step.run(ctx);
         if (step.verify) await step.verify(ctx);
         const ms = performance.now() - t0;
         ctx.timings[step.id] = Math.round(ms);
-        done.push(step);
+        this.done.push(step);
         ctx.out.stepDone(step.id, ms, note || undefined);
         reports.push({ id: step.id, status: 'done', ms: Math.round(ms), note: note || undefined });
       } catch (err) {
         const ms = performance.now() - t0;
         ctx.timings[step.id] = Math.round(ms);
         // The step may have half-run: its undo must be safe on a partial state.
-        done.push(step);
+        this.done.push(step);
         const failure = ctx.interrupt.requested && !ctx.switched
           ? new Interrupted(`stopped by ${ctx.interrupt.signal ?? 'a signal'} during ${step.id}`)
           : asStepFailed(step.id, err);
@@ -89,19 +98,38 @@ export async function runSteps(steps: Step[], ctx: DeployContext): Promise<StepR
         throw failure;
       }
     }
-    return reports;
-  } catch (err) {
-    await undoSteps(done, ctx, reports);
-    throw Object.assign(err as object, { reports });
-  } finally {
+  }
+
+  async undo(): Promise<void> {
+    const done = this.done;
+    this.done = [];
+    await undoSteps(done, this.ctx, this.reports);
+  }
+
+  async cleanup(): Promise<void> {
+    const started = this.started;
+    this.started = [];
     for (const step of [...started].reverse()) {
       if (!step.cleanup) continue;
       try {
-        await step.cleanup(ctx);
+        await step.cleanup(this.ctx);
       } catch (err) {
-        ctx.out.warn(`cleanup of ${step.id} failed: ${(err as Error).message}`);
+        this.ctx.out.warn(`cleanup of ${step.id} failed: ${(err as Error).message}`);
       }
     }
+  }
+}
+
+export async function runSteps(steps: Step[], ctx: DeployContext): Promise<StepReport[]> {
+  const session = new StepSession(ctx);
+  try {
+    await session.run(steps);
+    return session.reports;
+  } catch (err) {
+    await session.undo();
+    throw Object.assign(err as object, { reports: session.reports });
+  } finally {
+    await session.cleanup();
   }
 }
 

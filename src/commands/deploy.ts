@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import { EXIT, ZddError } from '../errors.js';
 import { LocalHost } from '../host/local.js';
+import { deployOnHosts } from './hosts.js';
 import { makeContext } from '../lib/context.js';
 import { executeSteps } from '../lib/execute.js';
 import { runHook } from '../lib/hooks.js';
@@ -41,12 +42,14 @@ async function newReleaseId(releasesDir: string, now: Date): Promise<string> {
 export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise<CommandResult> {
   const lockWait = parseLockWait(opts.lockWait);
   const config = await loadConfig({ configPath: opts.config, cwd: io.cwd });
+  const flags = { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force: Boolean(opts.force), noCache: opts.cache === false };
+  if (config.hosts) return deployOnHosts(config, flags, io);
   const paths = pathsFor(config);
   const ctx = await makeContext({
     command: 'deploy',
     config,
     out: io.out,
-    flags: { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force: Boolean(opts.force), noCache: opts.cache === false },
+    flags,
     releaseId: await newReleaseId(paths.releases, new Date()),
   });
 
@@ -98,7 +101,7 @@ export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise
  * place (same backend.env, instances, port...), PM2 runs every instance on `current`, and the Nginx
  * config has not changed since the last reload zdd made. Reads only.
  */
-async function unchangedSince(ctx: DeployContext): Promise<{ id: string } | { changed?: string }> {
+export async function unchangedSince(ctx: DeployContext): Promise<{ id: string } | { changed?: string }> {
   const cur = ctx.previous;
   if (!cur) return {};
   const info = await readRelease(ctx.host, ctx.paths, cur.id);

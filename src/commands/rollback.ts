@@ -6,6 +6,7 @@
  */
 import { loadConfig } from '../config/load.js';
 import { LocalHost } from '../host/local.js';
+import { rollbackOnHosts } from './hosts.js';
 import { makeContext } from '../lib/context.js';
 import { executeSteps } from '../lib/execute.js';
 import { pathsFor, releaseRef } from '../lib/paths.js';
@@ -61,6 +62,7 @@ export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args
   const lockWait = parseLockWait(opts.lockWait);
   const force = Boolean(opts.force);
   const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
+  if (config.hosts) return rollbackOnHosts(config, { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force }, io, requested);
   const paths = pathsFor(config);
   const local = new LocalHost();
 

@@ -4,6 +4,7 @@
  * runs without its file cache).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
@@ -65,6 +66,10 @@ export async function loadConfig(opts: LoadOptions): Promise<ZddConfig> {
     ...c,
     frontend: c.frontend && { ...c.frontend, root: path.resolve(projectDir, c.frontend.root) },
     backend: c.backend && { ...c.backend, root: path.resolve(projectDir, c.backend.root) },
+    ssh: c.ssh && {
+      ...c.ssh,
+      identityFile: c.ssh.identityFile && (c.ssh.identityFile.startsWith('~/') ? path.join(os.homedir(), c.ssh.identityFile.slice(2)) : path.resolve(projectDir, c.ssh.identityFile)),
+    },
     configPath,
     projectDir,
   };
@@ -271,6 +276,12 @@ const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof
  * Checks beyond the schema's shapes. They run on the raw input even when the schema found problems
  * (so every problem is reported at once), skipping any key the schema already flagged.
  */
+/** PM2 runs a script whose path holds a space through `bash -c` (lib/Common.js): it would break, or run what the path says. */
+const PM2_SPACE = 'expected a path without spaces: PM2 starts a script whose path has a space through `bash -c`, which breaks it (or runs what the path says)';
+
+/** `user@host[:port]` (an IPv6 address in brackets). */
+const HOST_STRING = /^(?:[^@\s]+@)?(?:\[[^\]\s]+\]|[^:@\s\[\]]+)(?::\d{1,5})?$/;
+
 function semanticProblems(raw: Record<string, unknown>, projectDir: string, flagged: string[], checkSources: boolean): string[] {
   const out: string[] = [];
   if (!isObj(raw)) {
@@ -291,6 +302,7 @@ function semanticProblems(raw: Record<string, unknown>, projectDir: string, flag
       out.push(`deployTo: expected an absolute path, got ${brief(deployTo)}`);
     } else {
       const n = path.posix.normalize(deployTo).replace(/(.)\/+$/, '$1');
+      if (raw.backend !== undefined && /\s/.test(deployTo) && !Array.isArray(raw.hosts)) out.push(`deployTo: ${PM2_SPACE}, got ${brief(deployTo)}`);
       if (SYSTEM_DIRS.includes(n)) {
         const app = typeof raw.app === 'string' && /^[a-z0-9-]+$/.test(raw.app) ? raw.app : '<app>';
         out.push(`deployTo: ${brief(deployTo)} is a system folder; use a folder of its own, e.g. /opt/apps/${app} or /srv/${app}`);
@@ -343,8 +355,38 @@ function semanticProblems(raw: Record<string, unknown>, projectDir: string, flag
     }
   }
 
-  if (raw.hosts !== undefined) {
-    out.push('hosts: deploying to remote hosts is not built yet (zdd deploys on this machine)');
+  if (Array.isArray(raw.hosts) && ok('hosts')) {
+    if (raw.hosts.length === 0) out.push('hosts: expected at least one host (leave hosts out to deploy on this machine)');
+    const seen = new Map<string, number>();
+    raw.hosts.forEach((h, i) => {
+      const key = `hosts[${i}]`;
+      if (!ok(key)) return;
+      let where: string | undefined;
+      if (typeof h === 'string') {
+        if (!HOST_STRING.test(h.trim())) out.push(`${key}: expected user@host[:port], got ${brief(h)}`);
+        else where = `${h.trim()}|${typeof raw.deployTo === 'string' ? raw.deployTo : ''}`;
+      } else if (isObj(h)) {
+        const d = h.deployTo;
+        if (typeof d === 'string' && ok(`${key}.deployTo`)) {
+          if (!path.posix.isAbsolute(d)) out.push(`${key}.deployTo: expected an absolute path, got ${brief(d)}`);
+          else if (SYSTEM_DIRS.includes(path.posix.normalize(d).replace(/(.)\/+$/, '$1'))) out.push(`${key}.deployTo: ${brief(d)} is a system folder`);
+          else if (raw.backend !== undefined && /\s/.test(d)) out.push(`${key}.deployTo: ${PM2_SPACE}, got ${brief(d)}`);
+        }
+        if (typeof h.host === 'string') {
+          where = `${h.user ?? ''}@${h.host}:${h.port ?? 22}|${typeof d === 'string' ? d : typeof raw.deployTo === 'string' ? raw.deployTo : ''}`;
+        }
+      }
+      const inherits = typeof h === 'string' || (isObj(h) && h.deployTo === undefined);
+      if (inherits && raw.backend !== undefined && typeof raw.deployTo === 'string' && /\s/.test(raw.deployTo)) out.push(`deployTo: ${PM2_SPACE}, got ${brief(raw.deployTo)}`);
+      if (where !== undefined) {
+        if (seen.has(where)) out.push(`${key}: the same host and deployTo as hosts[${seen.get(where)}]; each host deploys to its own folder`);
+        else seen.set(where, i);
+      }
+    });
   }
-  return out;
+  if (raw.hosts === undefined) {
+    if (raw.ssh !== undefined && ok('ssh')) out.push('ssh: only used with hosts; set hosts or remove ssh');
+    if (raw.rollout !== undefined && ok('rollout')) out.push('rollout: only used with hosts; set hosts or remove rollout');
+  }
+  return [...new Set(out)];
 }

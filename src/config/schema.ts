@@ -100,18 +100,24 @@ export const configSchema = z
     hosts: z
       .array(z.union([z.string().min(1).describe('user@host[:port]'), hostObject]))
       .optional()
-      .describe('Remote hosts to deploy to over SSH (not built yet).'),
+      .describe('Remote hosts to deploy to over SSH: built here once, prepared on every host, then switched together or in batches.'),
     ssh: z
       .strictObject({
         identityFile: z.string().optional().describe('Private key file for SSH.'),
         options: z.array(z.string()).default([]).describe('Extra `-o` options for SSH, e.g. "ConnectTimeout=10".'),
       })
       .optional()
-      .describe('SSH settings for `hosts` (not built yet).'),
+      .describe('SSH settings for `hosts`. Host keys are always verified (known_hosts).'),
     rollout: z
-      .strictObject({ batch: z.number().int().min(1).optional().describe('Hosts switched at a time (default: all).') })
-      .optional()
-      .describe('How `hosts` are switched (not built yet).'),
+      .strictObject({
+        batch: z.number().int().min(1).optional().describe('Hosts switched at a time (default: all).'),
+        beforeSwitch: z
+          .enum(['first', 'all'])
+          .default('first')
+          .describe('Where hooks.beforeSwitch runs: on the first host only (migrations), or on every host.'),
+      })
+      .prefault({})
+      .describe('How `hosts` are switched.'),
   })
   .describe('zdd configuration: zero-downtime deploys of a Vite frontend and a Node backend with PM2 and Nginx.');
 

@@ -1,37 +1,13 @@
 import { execa } from 'execa';
-import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fs } from 'node:fs';
-import net from 'node:net';
-import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { CommandFailed } from '../errors.js';
-import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpResult, LinkResult, SpawnOptions } from './types.js';
+import { NodeOps, statOrUndefined, tail } from './node-ops.js';
+import type { RawExecResult } from './node-ops.js';
+import type { ExecOptions, ExecResult, Host } from './types.js';
 
-const TAIL_LINES = 30;
+export { tail } from './node-ops.js';
 
-export function tail(text: string, lines = TAIL_LINES): string {
-  const all = text.replace(/\s+$/, '').split('\n');
-  return all.slice(-lines).join('\n');
-}
-
-function toEntry(st: import('node:fs').Stats): EntryInfo {
-  const type = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
-  return { type, size: st.size, mtimeMs: st.mtimeMs };
-}
-
-async function statOrUndefined(p: string, follow: boolean): Promise<EntryInfo | undefined> {
-  try {
-    return toEntry(follow ? await fs.stat(p) : await fs.lstat(p));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw err;
-  }
-}
-
-/** The machine zdd runs on. */
-export class LocalHost implements Host {
+/** The machine zdd runs on: Node's built-ins for files and processes, execa for commands. */
+export class LocalHost extends NodeOps implements Host {
   readonly name = 'local';
   readonly live = true;
 
@@ -73,369 +49,31 @@ export class LocalHost implements Host {
     };
     const failed = r.failed || result.exitCode !== 0;
     if (failed && opts.reject !== false) {
-      const why = r.timedOut ? `timed out after ${opts.timeoutMs} ms` : r.isCanceled ? 'was cancelled' : undefined;
-      const msgTail = tail(result.all || (r as { shortMessage?: string }).shortMessage || '');
-      const err = new CommandFailed(shown, r.exitCode, msgTail);
-      if (why) err.message = `\`${shown}\` ${why}`;
-      if (r.exitCode === undefined && (r as { code?: string }).code === 'ENOENT') {
-        // spawn says ENOENT both for a missing program and for a missing working folder.
-        const cwdMissing = opts.cwd !== undefined && !(await statOrUndefined(opts.cwd, true));
-        err.message = cwdMissing ? `\`${shown}\` could not run: working folder not found: ${opts.cwd}` : `\`${shown}\` could not run: command not found`;
-      }
-      throw err;
+      const spawnError = r.exitCode === undefined ? ((r as { code?: string }).code ?? 'failed') : undefined;
+      // spawn says ENOENT both for a missing program and for a missing working folder.
+      const cwdMissing = spawnError === 'ENOENT' && opts.cwd !== undefined && !(await statOrUndefined(opts.cwd, true));
+      throw commandFailure(shown, {
+        exitCode: r.exitCode ?? null, timedOut: Boolean(r.timedOut), canceled: Boolean(r.isCanceled), spawnError, cwdMissing,
+        all: result.all || (r as { shortMessage?: string }).shortMessage || '',
+      }, opts);
     }
     return result;
   }
+}
 
-  spawn(argv: string[], opts: SpawnOptions): BackgroundProcess {
-    const [file, ...args] = argv;
-    if (!file) throw new Error('spawn: empty argv');
-    const env = { ...process.env, ...opts.env };
-    // The canary is a plain Node program when it needs IPC; fork gives it the channel.
-    const child: ChildProcess = opts.ipc
-      ? spawnChild(file, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true })
-      : spawnChild(file, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let out = '';
-    const keep = (b: Buffer) => {
-      out += b.toString();
-      if (out.length > 200_000) out = out.slice(-100_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      child.on('exit', (code, signal) => resolve({ code, signal }));
-      child.on('error', (err) => {
-        out += `\n${err.message}\n`;
-        resolve({ code: 127, signal: null });
-      });
-    });
-    let done = false;
-    void exited.then(() => (done = true));
-    return {
-      pid: child.pid,
-      output: () => out,
-      exited,
-      waitForMessage: (message: string) =>
-        new Promise<void>((resolve) => {
-          child.on('message', (m) => {
-            if (m === message) resolve();
-          });
-        }),
-      stop: async (graceMs = 5000) => {
-        if (done || child.pid === undefined) return;
-        // The process group: the app may have started children of its own.
-        const kill = (sig: NodeJS.Signals) => {
-          try {
-            process.kill(-child.pid!, sig);
-          } catch {
-            try {
-              child.kill(sig);
-            } catch {
-              /* already gone */
-            }
-          }
-        };
-        kill('SIGINT');
-        const timer = setTimeout(() => kill('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(timer);
-      },
-    };
-  }
-
-  async readFile(p: string): Promise<string | undefined> {
-    try {
-      return await fs.readFile(p, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-  }
-
-  async writeFile(p: string, content: string, opts: { mode?: number } = {}): Promise<void> {
-    const tmp = path.join(path.dirname(p), `.${path.basename(p)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    const fh = await fs.open(tmp, 'w', opts.mode ?? 0o644);
-    try {
-      await fh.writeFile(content);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await fs.rename(tmp, p);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
-  }
-
-  async createExclusive(p: string, content: string): Promise<boolean> {
-    // Write the whole content under a temp name, then link(2) it into place: the link fails with
-    // EEXIST if the file exists, and a reader never sees a half-written file.
-    const tmp = path.join(path.dirname(p), `.${path.basename(p)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    await fs.writeFile(tmp, content, { mode: 0o644 });
-    try {
-      await fs.link(tmp, p);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
-    } finally {
-      await fs.rm(tmp, { force: true });
-    }
-  }
-
-  freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const srv = net.createServer();
-      srv.unref();
-      srv.on('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const port = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(port));
-      });
-    });
-  }
-
-  async mkdir(p: string): Promise<void> {
-    await fs.mkdir(p, { recursive: true });
-  }
-
-  async remove(p: string): Promise<void> {
-    await fs.rm(p, { recursive: true, force: true });
-  }
-
-  async rename(from: string, to: string): Promise<void> {
-    await fs.rename(from, to);
-  }
-
-  stat(p: string) {
-    return statOrUndefined(p, true);
-  }
-
-  lstat(p: string) {
-    return statOrUndefined(p, false);
-  }
-
-  async readdir(p: string): Promise<string[]> {
-    try {
-      return (await fs.readdir(p)).sort();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-  }
-
-  async readlink(p: string): Promise<string | undefined> {
-    try {
-      return await fs.readlink(p);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EINVAL') return undefined;
-      throw err;
-    }
-  }
-
-  async symlinkAtomic(target: string, linkPath: string): Promise<void> {
-    const tmp = path.join(path.dirname(linkPath), `.${path.basename(linkPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    await fs.symlink(target, tmp);
-    try {
-      await fs.rename(tmp, linkPath);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
-  }
-
-  async symlink(target: string, linkPath: string): Promise<void> {
-    await fs.symlink(target, linkPath);
-  }
-
-  async upload(localDir: string, hostDir: string, opts: { exclude?: string[] } = {}): Promise<void> {
-    const exclude = new Set(opts.exclude ?? []);
-    try {
-      await fs.cp(localDir, hostDir, {
-        recursive: true,
-        // Keep symlinks as symlinks, and don't follow them out of the tree.
-        verbatimSymlinks: true,
-        preserveTimestamps: true,
-        filter: (src) => !exclude.has(path.basename(src)) || path.resolve(src) === path.resolve(localDir),
-      });
-    } catch (err) {
-      // fs.cp's errors often name neither side (ENOSPC on a write): say where it was going.
-      const e = err as NodeJS.ErrnoException;
-      throw Object.assign(new Error(`copying ${localDir} to ${hostDir}: ${e.message}`, { cause: err }), { code: e.code, path: hostDir });
-    }
-  }
-
-  async diskUsage(p: string): Promise<number> {
-    const seen = new Set<string>();
-    let total = 0;
-    const walk = async (dir: string): Promise<void> => {
-      let entries: import('node:fs').Dirent[];
-      try {
-        entries = await fs.readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const full = path.join(dir, e.name);
-        if (e.isDirectory()) await walk(full);
-        else if (e.isFile()) {
-          const st = await fs.lstat(full);
-          const key = `${st.dev}:${st.ino}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          total += st.size;
-        }
-      }
-    };
-    await walk(p);
-    return total;
-  }
-
-  async listFiles(dir: string): Promise<FileEntry[]> {
-    const out: FileEntry[] = [];
-    const walk = async (abs: string, rel: string): Promise<void> => {
-      let entries: import('node:fs').Dirent[];
-      try {
-        entries = await fs.readdir(abs, { withFileTypes: true });
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') return;
-        throw err;
-      }
-      for (const e of entries) {
-        const childRel = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) await walk(path.join(abs, e.name), childRel);
-        else if (e.isFile()) {
-          const st = await fs.lstat(path.join(abs, e.name));
-          out.push({ path: childRel, size: st.size, mtimeMs: st.mtimeMs });
-        }
-      }
-    };
-    await walk(dir, '');
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  }
-
-  async link(existing: string, newPath: string): Promise<LinkResult> {
-    await fs.mkdir(path.dirname(newPath), { recursive: true });
-    try {
-      await fs.link(existing, newPath);
-      return 'linked';
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return 'exists';
-      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw err;
-    }
-    // No hard links here: copy, never over an existing file, and keep the mtime (ETag/Last-Modified).
-    try {
-      await fs.copyFile(existing, newPath, fsConstants.COPYFILE_EXCL);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
-      throw err;
-    }
-    const st = await fs.stat(existing);
-    await fs.utimes(newPath, st.atimeMs / 1000, st.mtimeMs / 1000);
-    return 'copied';
-  }
-
-  async linkTree(from: string, to: string, opts: { exclude?: string[] } = {}): Promise<{ files: number; copied: number }> {
-    const exclude = new Set((opts.exclude ?? []).map((e) => path.posix.normalize(e.replace(/\\/g, '/')).replace(/\/+$/, '')));
-    const res = { files: 0, copied: 0 };
-    const walk = async (src: string, dest: string, rel: string): Promise<void> => {
-      await fs.mkdir(dest, { recursive: true });
-      const entries = await fs.readdir(src, { withFileTypes: true });
-      await Promise.all(
-        entries.map(async (e) => {
-          const childRel = rel ? `${rel}/${e.name}` : e.name;
-          if (exclude.has(childRel)) return;
-          const s = path.join(src, e.name);
-          const d = path.join(dest, e.name);
-          if (e.isDirectory()) return walk(s, d, childRel);
-          if (e.isSymbolicLink()) {
-            try {
-              await fs.symlink(await fs.readlink(s), d);
-            } catch (err) {
-              if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-            }
-            return;
-          }
-          if (!e.isFile()) return;
-          const r = await this.link(s, d);
-          if (r !== 'exists') res.files++;
-          if (r === 'copied') res.copied++;
-        }),
-      );
-    };
-    try {
-      await walk(from, to, '');
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw Object.assign(new Error(`hard-linking ${from} to ${to}: ${e.message}`, { cause: err }), { code: e.code, path: to });
-    }
-    return res;
-  }
-
-  async readBytes(p: string): Promise<Uint8Array | undefined> {
-    try {
-      return await fs.readFile(p);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-  }
-
-  async writeBytes(p: string, data: Uint8Array, opts: { mtimeMs?: number; mode?: number } = {}): Promise<void> {
-    const tmp = path.join(path.dirname(p), `.${path.basename(p)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    try {
-      await fs.writeFile(tmp, data, { mode: opts.mode ?? 0o644 });
-      if (opts.mtimeMs !== undefined) {
-        // Seconds as a number keep sub-millisecond precision (a Date would round to the ms).
-        const t = opts.mtimeMs / 1000;
-        await fs.utimes(tmp, t, t);
-      }
-      await fs.rename(tmp, p);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      // A failed write (ENOSPC) does not name the file: say which one.
-      const e = err as NodeJS.ErrnoException;
-      throw Object.assign(new Error(`writing ${p}: ${e.message}`, { cause: err }), { code: e.code, path: p });
-    }
-  }
-
-  httpGet(url: string, timeoutMs: number): Promise<HttpResult> {
-    return new Promise((resolve, reject) => {
-      const req = http.get(url, { agent: false, timeout: timeoutMs, headers: { 'user-agent': 'zdd-healthcheck' } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          if (body.length < 4096) body += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', reject);
-    });
-  }
-
-  async processAlive(pid: number): Promise<boolean> {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  }
-
-  async identity() {
-    let user = process.env.USER ?? '';
-    try {
-      user = os.userInfo().username;
-    } catch {
-      /* no passwd entry */
-    }
-    return { hostname: os.hostname(), user: user || String(process.getuid?.() ?? 'unknown') };
-  }
+/** A failed command as the CommandFailed zdd reports (the same words for every host). */
+export function commandFailure(
+  shown: string,
+  r: Pick<RawExecResult, 'exitCode' | 'timedOut' | 'canceled' | 'spawnError' | 'cwdMissing' | 'all'>,
+  opts: ExecOptions,
+  hostName?: string,
+): CommandFailed {
+  const err = new CommandFailed(shown, r.spawnError ? undefined : (r.exitCode ?? undefined), tail(r.all));
+  const where = hostName ? ` on ${hostName}` : '';
+  if (r.timedOut) err.message = `\`${shown}\`${where} timed out after ${opts.timeoutMs} ms`;
+  else if (r.canceled) err.message = `\`${shown}\`${where} was cancelled`;
+  else if (r.spawnError === 'ENOENT') {
+    err.message = r.cwdMissing ? `\`${shown}\`${where} could not run: working folder not found: ${opts.cwd}` : `\`${shown}\`${where} could not run: command not found`;
+  } else if (where) err.message += where;
+  return err;
 }

@@ -2,7 +2,7 @@
  * The one door through which zdd touches a target: every command it runs and every file it reads or
  * writes there. Steps never import `node:fs` or `execa` for the target; they call a Host. A local
  * host runs on this machine, a printing host shows what would happen (`--dry-run`), a recording host
- * backs unit tests, and an SSH host can implement the same interface later.
+ * backs unit tests, and an SSH host (host/ssh.ts) does it on another machine.
  */
 
 export interface ExecOptions {
@@ -41,6 +41,8 @@ export interface SpawnOptions {
 /** A long-running process on the host (the canary). */
 export interface BackgroundProcess {
   readonly pid: number | undefined;
+  /** Resolves once `pid` is known (a remote process starts asynchronously). */
+  readonly started?: Promise<unknown>;
   /** Output so far, stdout and stderr interleaved. */
   output(): string;
   /** Resolves when the process exits, with its exit code (or null when killed by a signal). */
@@ -69,6 +71,12 @@ export interface FileEntry {
 
 /** What `link` did: a hard link, a copy (no hard links possible there), or nothing (the name was taken). */
 export type LinkResult = 'linked' | 'copied' | 'exists';
+
+/** What an upload sent (hosts that copy locally return nothing). */
+export interface UploadResult {
+  sentBytes: number;
+  totalBytes: number;
+}
 
 export interface HttpResult {
   status: number;
@@ -106,7 +114,7 @@ export interface Host {
   /** Create a symlink (fails if `linkPath` exists). */
   symlink(target: string, linkPath: string): Promise<void>;
   /** Copy a folder from the machine zdd runs on into the host, skipping top-level-or-nested names in `exclude`. */
-  upload(localDir: string, hostDir: string, opts?: { exclude?: string[] }): Promise<void>;
+  upload(localDir: string, hostDir: string, opts?: { exclude?: string[]; linkDest?: string[] }): Promise<UploadResult | void>;
   /** Total bytes of regular files under a path (hard links counted once). */
   diskUsage(path: string): Promise<number>;
   /** Every regular file under `dir`, recursively (symlinks are neither followed nor listed); [] when `dir` is missing. */
@@ -136,5 +144,5 @@ export interface Host {
   /** Does a process with this pid exist on the host? */
   processAlive(pid: number): Promise<boolean>;
   /** Host facts for release.json and the lock. */
-  identity(): Promise<{ hostname: string; user: string }>;
+  identity(): Promise<{ hostname: string; user: string; pid?: number }>;
 }

@@ -49,7 +49,7 @@ export interface AcquireOptions {
 export async function acquireLock(host: Host, paths: Paths, opts: AcquireOptions): Promise<LockHolder> {
   const me = await host.identity();
   const record: LockHolder = {
-    pid: opts.pid ?? process.pid,
+    pid: opts.pid ?? me.pid ?? process.pid,
     host: me.hostname,
     user: me.user,
     command: opts.command,

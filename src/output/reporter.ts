@@ -39,6 +39,8 @@ export class Reporter {
   private spinner: Ora | undefined;
   private readonly makeSpinner?: (options: OraOptions) => Ora;
   private secrets: string[] = [];
+  /** `web1 │ ` on a host's own reporter (see forHost). */
+  private prefix = '';
 
   constructor(opts: ReporterOptions) {
     this.mode = opts.mode;
@@ -49,6 +51,17 @@ export class Reporter {
     this.c = new Chalk({ level: color ? 1 : 0 });
     this.now = opts.now ?? (() => new Date());
     this.makeSpinner = opts.spinner;
+  }
+
+  /**
+   * A reporter for one of several hosts worked on at once: every line starts with the host's name,
+   * never a spinner (they would fight), the same stream, colours and secrets.
+   */
+  forHost(name: string, width = name.length): Reporter {
+    const r = new Reporter({ mode: this.mode, verbose: this.verbose, stream: this.stream, color: this.c.level > 0, now: this.now });
+    r.secrets = this.secrets;
+    r.prefix = `${name.padEnd(width)} │ `;
+    return r;
   }
 
   get colors(): ChalkInstance {
@@ -68,6 +81,11 @@ export class Reporter {
   }
 
   private write(line: string): void {
+    if (this.prefix) {
+      // After the timestamp and kind of a plain line, or first on a terminal.
+      const m = this.mode === 'tty' ? null : /^(\S+ \S+\s+)/.exec(line);
+      line = m ? `${m[1]}${this.prefix}${line.slice(m[1].length)}` : `${this.prefix}${line}`;
+    }
     this.stream.write(this.scrub(line) + '\n');
   }
 

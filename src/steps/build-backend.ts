@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { StepFailed } from '../errors.js';
+import { formatBytes } from '../lib/carry-over.js';
+import { buildOnceOf } from '../lib/multi.js';
 import { findReusable, markReused, type Reuse } from '../lib/inputs.js';
 import { runUserCommand } from '../lib/user-command.js';
 import type { DeployContext, Step } from './types.js';
@@ -31,10 +33,18 @@ async function makeBackend(ctx: DeployContext, signal?: AbortSignal): Promise<st
     note = `skipped ${b.build ? `\`${b.build}\` and the copy` : 'the copy'}: ${reuse.why}; hard-linked its ${r.files} files`;
     if (r.copied) note += ` (${r.copied} copied: no hard links here)`;
   } else {
-    if (b.build) await runUserCommand(ctx, ctx.builder, b.build, { cwd: b.root, ...(signal ? { signal } : {}) });
-    await ctx.host.upload(b.root, dest, { exclude: ['node_modules', '.git'] });
+    const once = buildOnceOf(ctx);
+    if (once) {
+      // Several hosts: backend.build runs here once; rsync sends each host only what changed since its current release.
+      if (b.build) await (once.backend ??= runUserCommand(ctx, ctx.builder, b.build, { cwd: b.root, ...(signal ? { signal } : {}) }).then(() => undefined));
+      const sent = await ctx.host.upload(b.root, dest, { exclude: ['node_modules', '.git'], linkDest: ctx.previous ? [path.join(ctx.previous.dir, 'backend')] : [] });
+      note = `${b.build ? 'built once for every host and sent' : 'sent'} (${reuse.why})${sent ? `: ${formatBytes(sent.sentBytes)} for ${formatBytes(sent.totalBytes)}` : ''}`;
+    } else {
+      if (b.build) await runUserCommand(ctx, ctx.builder, b.build, { cwd: b.root, ...(signal ? { signal } : {}) });
+      await ctx.host.upload(b.root, dest, { exclude: ['node_modules', '.git'] });
+      note = `${b.build ? 'built and copied' : 'copied'} (${reuse.why})`;
+    }
     markReused(ctx, 'backend', undefined);
-    note = `${b.build ? 'built and copied' : 'copied'} (${reuse.why})`;
   }
   if (!(await ctx.host.stat(path.join(dest, b.script)))) {
     throw new StepFailed('build-backend', `backend.script ${b.script} is not in the release (${dest})`, {

@@ -1,6 +1,9 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { StepFailed } from '../errors.js';
 import { MANIFEST, formatBytes, type FrontendManifest } from '../lib/carry-over.js';
+import { buildOnceOf, type BuildOnce } from '../lib/multi.js';
 import { findReusable, markReused, type Reuse } from '../lib/inputs.js';
 import { describePrecompress, precompressDir, precompressOptions } from '../lib/precompress.js';
 import { runUserCommand } from '../lib/user-command.js';
@@ -41,6 +44,24 @@ async function linkOwnFrontend(ctx: DeployContext, from: ReleaseRef, dest: strin
   return res;
 }
 
+/** The frontend built here once for every host: the build, its output copied to a staging folder, precompressed. */
+async function stageFrontend(ctx: DeployContext, once: BuildOnce): Promise<string> {
+  const f = ctx.config.frontend!;
+  await runUserCommand(ctx, ctx.builder, f.build, { cwd: f.root });
+  const outDir = path.resolve(f.root, f.outDir);
+  if (!(await ctx.builder.stat(path.join(outDir, 'index.html')))) {
+    throw new StepFailed('build-frontend', `${outDir} has no index.html after \`${f.build}\``, {
+      hint: 'check frontend.outDir (relative to frontend.root) and the build command',
+    });
+  }
+  const staged = await mkdtemp(path.join(os.tmpdir(), 'zdd-frontend-'));
+  once.dirs.push(staged);
+  await ctx.builder.upload(outDir, staged);
+  const pc = precompressOptions(ctx.config);
+  if (pc.enabled) await precompressDir(ctx.builder, staged, { minBytes: pc.minBytes });
+  return staged;
+}
+
 /**
  * Run `frontend.build` in `frontend.root`; copy `outDir` into releases/<id>/frontend/; then write
  * `.gz`/`.br` next to its text files (unless `frontend.precompress` is false). When a kept release
@@ -78,6 +99,16 @@ export const buildFrontend: Step = {
       }
       markReused(ctx, 'frontend', reuse.from.id);
       return `skipped \`${f.build}\`: ${reuse.why}; hard-linked its ${r.files} files (${formatBytes(r.bytes)})${r.copied ? `, ${r.copied} of them copied (no hard links here)` : ''}`;
+    }
+    const once = buildOnceOf(ctx);
+    if (once) {
+      // Several hosts: build here once, precompress once, then rsync to each host.
+      once.frontend ??= stageFrontend(ctx, once);
+      const staged = await once.frontend;
+      await ctx.host.remove(dest);
+      const sent = await ctx.host.upload(staged, dest, { linkDest: ctx.previous ? [path.join(ctx.previous.dir, 'frontend')] : [] });
+      markReused(ctx, 'frontend', undefined);
+      return `built once for every host (${reuse.why})${sent ? `; sent ${formatBytes(sent.sentBytes)} for ${formatBytes(sent.totalBytes)}` : ''}`;
     }
     await runUserCommand(ctx, ctx.builder, f.build, { cwd: f.root });
     const outDir = path.resolve(f.root, f.outDir);

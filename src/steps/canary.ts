@@ -75,13 +75,16 @@ export const canary: Step = {
     const { path: hpath, timeout } = ctx.config.healthcheck;
     const cwd = path.join(ctx.release.dir, 'backend');
     const port = await ctx.host.freePort();
-    const proc = ctx.host.spawn([process.execPath, path.join(cwd, b.script)], {
+    // The Node that runs zdd here; on another host, the one on its PATH.
+    const node = ctx.host.name === 'local' ? process.execPath : 'node';
+    const proc = ctx.host.spawn([node, path.join(cwd, b.script)], {
       cwd,
       ipc: true,
       env: { ...b.env, PORT: String(port), ZDD_RELEASE: ctx.release.id, ZDD_CANARY: '1', ZDD_KILL_TIMEOUT: String(b.killTimeout) },
     });
     ctx.notes.canary = proc;
     // If zdd is killed now, the next deploy finds the canary here and stops it (it runs in its own group).
+    await proc.started;
     if (proc.pid) await ctx.host.writeFile(canaryFile(ctx), JSON.stringify({ pid: proc.pid, release: ctx.release.id, port }) + '\n');
     const startedAt = Date.now();
     let ready = false;

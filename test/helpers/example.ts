@@ -20,7 +20,7 @@ export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true }).catch(() => {});
 }
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 export interface CopyExampleOptions {
   /** Written to frontend/src/version.json and backend/version.json. */

@@ -1,0 +1,139 @@
+/**
+ * `zdd deploy` and `zdd rollback` when the config has `hosts`: the same steps as on one machine, run
+ * on every host through SSH in two phases (see lib/multi.ts). One release id on every host.
+ */
+import { promises as fs } from 'node:fs';
+import type { ZddConfig } from '../config/schema.js';
+import { EXIT, UsageError } from '../errors.js';
+import { runHook } from '../lib/hooks.js';
+import { inputsFor } from '../lib/inputs.js';
+import { buildOnceOf, connectFleet, executeOnHosts, hostContexts, skipped, type Fleet, type HostRun, type Phases } from '../lib/multi.js';
+import { pathsFor, releaseRef, timestampId } from '../lib/paths.js';
+import { currentId, updateRelease } from '../lib/release.js';
+import { loadCandidates, selectTarget } from '../lib/select.js';
+import { beforeSwitch } from '../steps/hooks.js';
+import { deploySteps } from '../steps/index.js';
+import { switchCurrent } from '../steps/switch.js';
+import type { RunFlags, Step } from '../steps/types.js';
+import type { CommandIO, CommandResult } from './common.js';
+import { unchangedSince } from './deploy.js';
+import { stepsFor } from './rollback.js';
+
+/** Split a step list at `switch`: what runs before it on every host, and from it on (per batch). */
+function splitAtSwitch(steps: Step[], finishIds: string[]): { prepare: Step[]; switch: Step[]; finish: Step[] } {
+  const i = steps.findIndex((s) => s.id === switchCurrent.id);
+  const after = steps.slice(i);
+  return {
+    prepare: steps.slice(0, i),
+    switch: after.filter((s) => !finishIds.includes(s.id)),
+    finish: after.filter((s) => finishIds.includes(s.id)),
+  };
+}
+
+/** A fresh id no host has used: the UTC timestamp, with -2, -3... if taken on any of them. */
+async function fleetReleaseId(fleet: Fleet): Promise<string> {
+  const base = timestampId(new Date());
+  let id = base;
+  for (let n = 2; ; n++) {
+    const taken = await Promise.all(fleet.hosts.map((h, i) => h.lstat(`${pathsFor(fleet.entries[i]!.config).releases}/${id}`)));
+    if (!taken.some(Boolean)) return id;
+    id = `${base}-${n}`;
+  }
+}
+
+export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: CommandIO): Promise<CommandResult> {
+  const fleet = await connectFleet(config, io.out);
+  let runs: HostRun[] = [];
+  try {
+    const id = await fleetReleaseId(fleet);
+    runs = await hostContexts({ fleet, command: 'deploy', out: io.out, flags, releaseId: id });
+    for (const r of runs) void inputsFor(r.ctx);
+
+    if (!flags.force && !flags.noCache) {
+      const same = await Promise.all(runs.map((r) => unchangedSince(r.ctx)));
+      const ids = new Set(same.map((s) => ('id' in s ? s.id : undefined)));
+      if (same.every((s) => 'id' in s) && ids.size === 1) {
+        const cur = [...ids][0]!;
+        io.out.summary(true, `nothing changed since ${cur}, which is current and running on every host: no new release, no reload (zdd deploy --force deploys anyway)`);
+        return { exitCode: EXIT.ok, json: { noop: true, reason: 'nothing changed', release: { id: cur, previous: cur }, hosts: runs.map((r) => ({ host: r.host.name, steps: [] })), steps: [] } };
+      }
+      same.forEach((s, i) => {
+        if ('changed' in s && s.changed) runs[i]!.ctx.out.info(`changed since ${runs[i]!.ctx.previous!.id}: ${s.changed}`);
+      });
+    }
+
+    const parts = splitAtSwitch(deploySteps, ['record', 'prune']);
+    const everywhere = config.rollout.beforeSwitch === 'all';
+    const firstName = runs[0]!.host.name;
+    const phases: Phases = {
+      prepare: (r) => (everywhere || r.ctx.notes.hostIndex === 0 ? parts.prepare : parts.prepare.map((s) => (s === beforeSwitch && config.hooks.beforeSwitch.length ? skipped(s, `runs on ${firstName} only (rollout.beforeSwitch: "first")`) : s))),
+      switch: parts.switch,
+      finish: parts.finish,
+    };
+    if (flags.dryRun) io.out.info(`dry run: deploy of ${config.app} to ${runs.length} hosts as release ${id}; nothing will change`);
+    const result = await executeOnHosts(runs, phases, io.out, {
+      done: `deployed ${config.app} ${id}`,
+      what: `deploy of ${id}`,
+      async afterFailure(r, message) {
+        await updateRelease(r.ctx.host, r.ctx.paths, id, { status: 'failed', error: message, finishedAt: new Date().toISOString() }).catch(() => {});
+        if (config.hooks.onFailure.length && (everywhere || r.ctx.notes.hostIndex === 0)) {
+          await runHook(r.ctx, 'onFailure').catch((e: Error) => r.ctx.out.warn(`hooks.onFailure failed: ${e.message}`));
+        }
+      },
+    }, config.rollout.batch);
+    if (!flags.dryRun && config.hooks.afterDeploy.length) {
+      for (const r of everywhere ? runs : runs.slice(0, 1)) {
+        await runHook(r.ctx, 'afterDeploy').catch((e: Error) => r.ctx.out.warn(`hooks.afterDeploy failed (the deploy stands): ${e.message}`));
+      }
+    }
+    return result;
+  } finally {
+    const once = runs[0] ? buildOnceOf(runs[0].ctx) : undefined;
+    for (const d of once?.dirs ?? []) await fs.rm(d, { recursive: true, force: true });
+    await fleet.close();
+  }
+}
+
+export async function rollbackOnHosts(config: ZddConfig, flags: RunFlags, io: CommandIO, requested: string | undefined): Promise<CommandResult> {
+  const fleet = await connectFleet(config, io.out);
+  try {
+    // Choose on every host; they must agree on one release id, which every host must have.
+    const choices = await Promise.all(
+      fleet.hosts.map(async (h, i) => {
+        const paths = pathsFor(fleet.entries[i]!.config);
+        try {
+          return selectTarget({
+            requested,
+            current: await currentId(h, paths),
+            candidates: await loadCandidates(h, paths),
+            force: flags.force,
+            needs: { backend: Boolean(config.backend), frontend: Boolean(config.frontend) },
+          });
+        } catch (err) {
+          (err as Error).message = `${h.name}: ${(err as Error).message}`;
+          throw err;
+        }
+      }),
+    );
+    const ids = [...new Set(choices.map((c) => c.id))];
+    if (ids.length > 1) {
+      throw new UsageError(`the hosts would roll back to different releases (${choices.map((c, i) => `${fleet.hosts[i]!.name}: ${c.id}`).join(', ')})`, {
+        hint: 'name the release: zdd rollback <id>',
+      });
+    }
+    const id = ids[0]!;
+    for (const n of new Set(choices.flatMap((c) => c.notes))) io.out.warn(n);
+    const runs = await hostContexts({ fleet, command: 'rollback', out: io.out, flags, releaseId: id });
+    for (const r of runs) r.ctx.release = releaseRef(r.ctx.paths, id);
+    const parts = splitAtSwitch(stepsFor(requested, flags.force), ['record']);
+    const from = [...new Set(runs.map((r) => r.ctx.previous?.id ?? 'nothing'))].join('/');
+    io.out.info(`${flags.dryRun ? 'dry run: ' : ''}rolling back ${config.app} on ${runs.length} hosts: ${from} -> ${id}`);
+    return await executeOnHosts(runs, { prepare: () => parts.prepare, switch: parts.switch, finish: parts.finish }, io.out, {
+      done: `rolled back ${config.app} to ${id}`,
+      what: `rollback to ${id}`,
+      json: { forced: choices.some((c) => c.forced) },
+    }, config.rollout.batch);
+  } finally {
+    await fleet.close();
+  }
+}
