@@ -6,7 +6,9 @@
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { EXIT } from '../errors.js';
-import { LocalHost } from '../host/local.js';
+import type { ZddConfig } from '../config/schema.js';
+import type { Host } from '../host/types.js';
+import { onEachHost } from './hosts.js';
 import { pathsFor } from '../lib/paths.js';
 import { currentId } from '../lib/release.js';
 import { loadCandidates, type Candidate } from '../lib/select.js';
@@ -76,10 +78,9 @@ export function releasesTable(rows: ReleaseRow[]): string {
   );
 }
 
-export async function releasesCommand(opts: GlobalOptions, io: CommandIO): Promise<CommandResult> {
-  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
+/** The releases of one host (this machine, or one of `hosts`). */
+async function releasesOn(config: ZddConfig, host: Host, io: CommandIO): Promise<CommandResult> {
   const paths = pathsFor(config);
-  const host = new LocalHost();
   const current = await currentId(host, paths);
   const candidates = await loadCandidates(host, paths);
   const rows: ReleaseRow[] = [];
@@ -95,4 +96,14 @@ export async function releasesCommand(opts: GlobalOptions, io: CommandIO): Promi
   if (rows.length === 0) io.out.print(`no releases in ${paths.releases}`);
   else io.out.print(releasesTable(rows));
   return { exitCode: EXIT.ok, json: { current: current ?? null, releases: rows } };
+}
+
+export async function releasesCommand(opts: GlobalOptions, io: CommandIO): Promise<CommandResult> {
+  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
+  return onEachHost(config, io, releasesOn, (results) => {
+    if (new Set(results.map((r) => r.json.current ?? null)).size > 1) {
+      return [`the hosts disagree on current (${results.map((r) => `${r.host}: ${r.json.current ?? 'none'}`).join(', ')}); zdd rollback <id> puts them on one release`];
+    }
+    return [];
+  }, { failOnDisagreement: false });
 }

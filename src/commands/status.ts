@@ -7,7 +7,10 @@
  */
 import { loadConfig } from '../config/load.js';
 import { EXIT } from '../errors.js';
-import { LocalHost, tail } from '../host/local.js';
+import type { ZddConfig } from '../config/schema.js';
+import { tail } from '../host/local.js';
+import type { Host } from '../host/types.js';
+import { onEachHost } from './hosts.js';
 import { describeHolder, readLock, type LockHolder } from '../lib/lock.js';
 import { pathsFor } from '../lib/paths.js';
 import { appInstances, pm2Command, type Pm2Instance } from '../lib/pm2.js';
@@ -45,10 +48,9 @@ export function instancesTable(rows: InstanceRow[]): string {
   );
 }
 
-export async function statusCommand(opts: GlobalOptions, io: CommandIO): Promise<CommandResult> {
-  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
+/** The status of one host (this machine, or one of `hosts`). */
+async function statusOn(config: ZddConfig, host: Host, io: CommandIO): Promise<CommandResult> {
   const paths = pathsFor(config);
-  const host = new LocalHost();
   const problems: string[] = [];
   const warnings: string[] = [];
   const lines: Array<[string, string]> = [['app', `${config.app} in ${paths.root}`]];
@@ -142,4 +144,15 @@ export async function statusCommand(opts: GlobalOptions, io: CommandIO): Promise
       warnings,
     },
   };
+}
+
+export async function statusCommand(opts: GlobalOptions, io: CommandIO): Promise<CommandResult> {
+  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
+  return onEachHost(config, io, statusOn, (results) => {
+    const currents = results.map((r) => `${r.host}: ${(r.json.current as { id?: string } | null)?.id ?? 'none'}`);
+    if (new Set(results.map((r) => (r.json.current as { id?: string } | null)?.id ?? null)).size > 1) {
+      return [`the hosts disagree on current (${currents.join(', ')}); zdd rollback <id> puts them on one release`];
+    }
+    return [];
+  });
 }

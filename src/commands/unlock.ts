@@ -6,7 +6,9 @@
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../config/load.js';
 import { EXIT, UsageError } from '../errors.js';
-import { LocalHost } from '../host/local.js';
+import type { ZddConfig } from '../config/schema.js';
+import type { Host } from '../host/types.js';
+import { onEachHost } from './hosts.js';
 import { describeHolder, readLock, type LockHolder } from '../lib/lock.js';
 import { pathsFor } from '../lib/paths.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
@@ -31,10 +33,9 @@ async function ask(question: string): Promise<boolean> {
   }
 }
 
-export async function unlockCommand(opts: UnlockOptions, io: CommandIO): Promise<CommandResult> {
-  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
+/** Remove the lock on one host (this machine, or one of `hosts`). */
+async function unlockOn(opts: UnlockOptions, config: ZddConfig, host: Host, io: CommandIO): Promise<CommandResult> {
   const paths = pathsFor(config);
-  const host = new LocalHost();
 
   const holder = await readLock(host, paths);
   if (holder === undefined) {
@@ -78,4 +79,9 @@ export async function unlockCommand(opts: UnlockOptions, io: CommandIO): Promise
   await host.remove(paths.lock);
   io.out.summary(true, `removed the lock ${paths.lock}`);
   return { exitCode: EXIT.ok, json: { lock: lockJson, removed: true } };
+}
+
+export async function unlockCommand(opts: UnlockOptions, io: CommandIO): Promise<CommandResult> {
+  const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
+  return onEachHost(config, io, (c, h, i) => unlockOn(opts, c, h, i), () => []);
 }

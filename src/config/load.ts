@@ -364,7 +364,10 @@ function semanticProblems(raw: Record<string, unknown>, projectDir: string, flag
       let where: string | undefined;
       if (typeof h === 'string') {
         if (!HOST_STRING.test(h.trim())) out.push(`${key}: expected user@host[:port], got ${brief(h)}`);
-        else where = `${h.trim()}|${typeof raw.deployTo === 'string' ? raw.deployTo : ''}`;
+        else {
+          const [, user = '', hostPart = '', port = '22'] = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(h.trim()) ?? [];
+          where = `${user}@${hostPart}:${port}|${typeof raw.deployTo === 'string' ? raw.deployTo : ''}`;
+        }
       } else if (isObj(h)) {
         const d = h.deployTo;
         if (typeof d === 'string' && ok(`${key}.deployTo`)) {

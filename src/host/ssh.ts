@@ -84,18 +84,17 @@ export class SshHost implements Host {
     return `${this.target.user ? `${this.target.user}@` : ''}${this.target.host}`;
   }
 
-  /** Open the master connection, ship the agent if this version is not there yet, start it. */
+  /**
+   * Open the master connection and start the agent, in one SSH session: the agent's source goes
+   * first on stdin (`head -c` takes exactly its bytes into ~/.cache/zdd/agent-<hash>/), then the
+   * same stdin carries the requests.
+   */
   async connect(): Promise<void> {
     const { source, dir } = agentFile();
-    // Paths here are fixed strings of [a-z0-9./-]: safe in the remote shell.
-    const install = `test -f ${dir}/agent.mjs || { mkdir -p ${dir} && cat > ${dir}/.agent.$$ && mv ${dir}/.agent.$$ ${dir}/agent.mjs; }`;
-    const r = await execa('ssh', [...this.sshOptions(), this.destination(), install], { input: source, reject: false, all: true, timeout: 60_000 });
-    if (r.exitCode !== 0) {
-      throw new ZddError(`${this.name}: ssh failed (exit ${r.exitCode}): ${String(r.all ?? '').trim().split('\n').slice(-3).join(' / ') || 'no output'}`, {
-        hint: 'check that `ssh` reaches the host with these settings (key, known_hosts, port); zdd never disables host key checking',
-      });
-    }
-    const child = spawn('ssh', [...this.sshOptions(), this.destination(), `exec node ${dir}/agent.mjs --zdd-agent`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const bytes = Buffer.byteLength(source);
+    // Only fixed strings of [a-z0-9./-] and a number: safe in the remote shell.
+    const start = `mkdir -p ${dir} && head -c ${bytes} > ${dir}/.agent.$$ && mv -f ${dir}/.agent.$$ ${dir}/agent.mjs && exec node ${dir}/agent.mjs --zdd-agent`;
+    const child = spawn('ssh', [...this.sshOptions(), this.destination(), start], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.agent = child;
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => this.onData(d));
@@ -109,7 +108,18 @@ export class SshHost implements Host {
       this.agent = undefined;
     });
     child.stdin!.on('error', () => {});
-    const hello = (await this.call('hello', [this.target.env ?? {}])) as { pid: number; node: string };
+    child.stdin!.write(source);
+    let hello: { pid: number; node: string };
+    try {
+      hello = (await this.call('hello', [this.target.env ?? {}])) as { pid: number; node: string };
+    } catch (err) {
+      const why = this.stderr.trim().split('\n').slice(-3).join(' / ');
+      throw new ZddError(`${this.name}: ssh failed: ${why || (err as Error).message}`, {
+        hint: /node: (command )?not found/.test(why)
+          ? 'the host needs Node on the PATH of a non-interactive SSH session'
+          : 'check that `ssh` reaches the host with these settings (key, known_hosts, port); zdd never disables host key checking',
+      });
+    }
     this.agentPid = hello.pid;
   }
 
@@ -119,7 +129,9 @@ export class SshHost implements Host {
     if (child) {
       const gone = new Promise((r) => child.once('exit', r));
       child.stdin!.end();
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
       child.kill();
     }
     await execa('ssh', [...this.sshOptions(), '-O', 'exit', this.destination()], { reject: false, timeout: 10_000 });
