@@ -19,6 +19,20 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+# OpenSSH (client and server), rsync and iproute2 for the multi-host tests (test/e2e/hosts.test.ts
+# starts sshd in network namespaces of its own).
+missing=""
+command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
+[ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
+command -v rsync >/dev/null 2>&1 || missing="$missing rsync"
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+if [ -n "$missing" ]; then
+  echo "test setup: installing$missing with apt-get"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+
 # node_modules (with PM2 and the TypeScript compiler) come from `npm ci`; a fresh clone that skipped it still works.
 [ -d node_modules ] || npm ci --no-audit --no-fund
 

@@ -8,7 +8,7 @@
 import { execa } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CommandFailed, ZddError } from '../errors.js';
 import type { RawExecRequest, RawExecResult } from './node-ops.js';
@@ -45,7 +45,10 @@ export function targetName(t: SshTarget): string {
 
 /** The agent's source and where it lives on a target: one folder per content hash. */
 function agentFile(): { source: string; dir: string } {
-  const source = readFileSync(fileURLToPath(new URL('./node-ops.js', import.meta.url)), 'utf8');
+  // Next to this module in dist/; from the TypeScript sources (tests), the compiled copy in dist/.
+  const here = fileURLToPath(new URL('./node-ops.js', import.meta.url));
+  const file = existsSync(here) ? here : fileURLToPath(new URL('../../dist/host/node-ops.js', import.meta.url));
+  const source = readFileSync(file, 'utf8');
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
   return { source, dir: `.cache/zdd/agent-${hash}` };
 }
