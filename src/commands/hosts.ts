@@ -76,6 +76,7 @@ export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: Comm
     const result = await executeOnHosts(runs, phases, io.out, {
       done: `deployed ${config.app} ${id}`,
       what: `deploy of ${id}`,
+      connectMs: fleet.connectMs,
       async afterFailure(r, message) {
         await updateRelease(r.ctx.host, r.ctx.paths, id, { status: 'failed', error: message, finishedAt: new Date().toISOString() }).catch(() => {});
         if (config.hooks.onFailure.length && (everywhere || r.ctx.notes.hostIndex === 0)) {
@@ -133,6 +134,7 @@ export async function rollbackOnHosts(config: ZddConfig, flags: RunFlags, io: Co
     return await executeOnHosts(runs, { prepare: () => parts.prepare, switch: parts.switch, finish: parts.finish }, io.out, {
       done: `rolled back ${config.app} to ${id}`,
       what: `rollback to ${id}`,
+      connectMs: fleet.connectMs,
       json: { forced: choices.some((c) => c.forced) },
     }, config.rollout.batch);
   } finally {

@@ -44,6 +44,7 @@ export function hostEntries(config: ZddConfig): HostEntry[] {
 
 export interface Fleet {
   hosts: SshHost[];
+  connectMs: number;
   entries: HostEntry[];
   close(): Promise<void>;
 }
@@ -65,8 +66,9 @@ export async function connectFleet(config: ZddConfig, out: Reporter): Promise<Fl
     await close();
     throw new StepFailed('connect', failed.join('; '), { hint: (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason?.hint });
   }
-  out.info(`connected to ${hosts.length} host${hosts.length === 1 ? '' : 's'} in ${formatMs(performance.now() - t0)}: ${hosts.map((h) => h.name).join(', ')}`);
-  return { hosts, entries, close };
+  const connectMs = Math.round(performance.now() - t0);
+  out.info(`connected to ${hosts.length} host${hosts.length === 1 ? '' : 's'} in ${formatMs(connectMs)}: ${hosts.map((h) => h.name).join(', ')}`);
+  return { hosts, entries, close, connectMs };
 }
 
 /** One host's share of a multi-host run. */
@@ -139,6 +141,8 @@ export interface MultiExecution {
   done: string;
   what: string;
   json?: Record<string, unknown>;
+  /** How long connecting to the hosts took (reported with the phases). */
+  connectMs?: number;
   /** Per host, after its steps failed and were undone (only hosts whose lock was taken). */
   afterFailure?: (run: HostRun, message: string) => Promise<void>;
 }
@@ -181,18 +185,28 @@ export async function executeOnHosts(runs: HostRun[], phases: Phases, out: Repor
 
   const untraps = runs.map((r) => trapSignals(r.ctx));
   const t0 = Date.now();
+  const phaseMs: { connect?: number; prepare?: number; switch?: number; finish?: number } = { connect: run.connectMs };
   try {
     out.info(`prepare ${runs.length} host${runs.length === 1 ? '' : 's'} in parallel`);
+    let mark = performance.now();
+    const lap = (name: keyof typeof phaseMs) => {
+      phaseMs[name] = Math.round(performance.now() - mark);
+      mark = performance.now();
+    };
     await onAll(runs, phases.prepare);
+    lap('prepare');
     const batches = batchesOf(runs, rolloutBatch);
     for (const [i, batch] of batches.entries()) {
       if (batches.length > 1) out.info(`switch batch ${i + 1}/${batches.length}: ${batch.map((r) => r.host.name).join(', ')}`);
       else out.info(`every host is ready: switch ${runs.length === 1 ? 'it' : `all ${runs.length}`}`);
       await onAll(batch, () => phases.switch);
     }
+    lap('switch');
     await onAll(runs, () => phases.finish);
+    lap('finish');
+    out.info(`prepare ${formatMs(phaseMs.prepare!)} (every host), switch ${formatMs(phaseMs.switch!)} (${batches.length} batch${batches.length === 1 ? '' : 'es'}), finish ${formatMs(phaseMs.finish!)}`);
     out.summary(true, `${run.done} on ${runs.length} host${runs.length === 1 ? '' : 's'} in ${formatMs(Date.now() - t0)}`);
-    return { exitCode: EXIT.ok, json: { release: releaseJson, ...run.json, hosts: runs.map(hostJson) } };
+    return { exitCode: EXIT.ok, json: { release: releaseJson, ...run.json, phases: phaseMs, hosts: runs.map(hostJson) } };
   } catch (err) {
     // Every host goes back to what it served: undo its completed steps (a switched one switches back).
     await Promise.all(runs.map((r) => r.session.undo()));
