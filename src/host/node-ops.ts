@@ -51,6 +51,8 @@ export class NodeOps {
       out += b.toString();
       if (out.length > 200_000) out = out.slice(-100_000);
     };
+    const seen = new Set<unknown>();
+    child.on('message', (m) => seen.add(m));
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
@@ -66,8 +68,10 @@ export class NodeOps {
       pid: child.pid,
       output: () => out,
       exited,
+      // A message sent before anyone waited for it counts too (over SSH, the wait arrives later).
       waitForMessage: (message: string) =>
         new Promise<void>((resolve) => {
+          if (seen.has(message)) return resolve();
           child.on('message', (m) => {
             if (m === message) resolve();
           });

@@ -74,6 +74,11 @@ function toInstance(p: Record<string, any>): Pm2Instance {
 
 /** `pm2 jlist` through the host (any host; costs a PM2 CLI start, about half a second). */
 export async function pm2List(host: Host, pm2: string[], cwd: string): Promise<Pm2Instance[]> {
+  if (host.name !== 'local') {
+    // `pm2 jlist` starts a daemon when none runs: only ask a daemon that is there (reads stay reads).
+    const up = await host.exec(['sh', '-c', 'test -S "${PM2_HOME:-$HOME/.pm2}/rpc.sock"'], { reject: false, readOnly: true });
+    if (up.exitCode !== 0) return [];
+  }
   // Before the first deploy the deploy root may not exist yet; PM2 does not care where it runs from.
   const where = (await host.stat(cwd))?.type === 'dir' ? cwd : '/';
   const r = await host.exec([...pm2, 'jlist'], { cwd: where, readOnly: true });

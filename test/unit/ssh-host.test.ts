@@ -143,11 +143,24 @@ cd "$HOME" && exec sh -c "$*"
     await p.started;
     expect(p.pid).toBeGreaterThan(1);
     await p.waitForMessage('ready');
-    await p.stop(3000);
+    // The app answers 'ready' before the wait is even asked for: it must not be missed.
+    await new Promise((r) => setTimeout(r, 300));
+    await p.waitForMessage('ready');
+    await p.stop(10_000);
     const e = await p.exited;
-    expect(e.code).toBe(0);
+    expect(e, p.output()).toEqual({ code: 0, signal: null });
     expect(p.output()).toContain('booting');
     expect(p.output()).toContain('bye');
+  });
+
+  it('keeps secrets off every command line (ps) while they reach the process', async () => {
+    const secret = `zdd-secret-${Date.now()}`;
+    const p = host.spawn(['sleep', '30'], { cwd: work, env: { API_TOKEN: secret } });
+    await p.started;
+    const ps = await execa('ps', ['-eo', 'args']);
+    expect(String(ps.stdout)).not.toContain(secret);
+    expect(await readFile(`/proc/${p.pid}/environ`, 'utf8')).toContain(`API_TOKEN=${secret}`);
+    await p.stop(1000);
   });
 
   it('uploads with rsync, hard-linking what did not change (--link-dest)', async () => {
