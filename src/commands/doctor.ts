@@ -10,10 +10,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { findConfig, loadConfig } from '../config/load.js';
 import type { ZddConfig } from '../config/schema.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, type ZddError } from '../errors.js';
 import { LocalHost, tail } from '../host/local.js';
 import type { Host } from '../host/types.js';
 import { entrySources } from '../lib/detect.js';
+import { connectFleet, type Fleet } from '../lib/multi.js';
+import type { Reporter } from '../output/reporter.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -579,9 +581,58 @@ export function checkSessionStore(config: ZddConfig): Check {
   return row(name, 'ok', 'no in-memory session middleware found');
 }
 
-export async function runChecks(opts: GlobalOptions, cwd: string, host: Host = new LocalHost(), onSecrets?: (values: string[]) => void): Promise<Check[]> {
+/**
+ * With `hosts`: what each host needs, checked over SSH — the connection (host key, key), Node, PM2,
+ * rsync, write access to its deployTo, and its Nginx test. Reads only.
+ */
+export async function checkHosts(config: ZddConfig, out: Reporter): Promise<Check[]> {
+  let fleet: Fleet;
+  try {
+    fleet = await connectFleet(config, out);
+  } catch (err) {
+    return [row('ssh', 'fail', (err as Error).message, (err as ZddError).hint)];
+  }
+  try {
+    const checks: Check[] = [];
+    for (const [i, h] of fleet.hosts.entries()) {
+      const c = fleet.entries[i]!.config;
+      const run = (argv: string[]) => h.exec(argv, { reject: false, readOnly: true }).catch((e: Error) => ({ exitCode: -1, stdout: '', all: e.message }));
+      const node = await run(['node', '--version']);
+      checks.push(row(`${h.name} node`, node.exitCode === 0 ? 'ok' : 'fail', node.exitCode === 0 ? node.stdout.trim() : 'node not found on the PATH of a non-interactive SSH session', node.exitCode === 0 ? undefined : 'install Node ≥ 20.19 there, or set hosts[].env.PATH'));
+      const tool = async (name: string, needed: boolean, fix: string) => {
+        const r = await run(['sh', '-c', `command -v ${name}`]);
+        if (r.exitCode === 0) return row(`${h.name} ${name}`, 'ok', r.stdout.trim());
+        return row(`${h.name} ${name}`, needed ? 'fail' : 'warn', `${name} not found on the host's PATH`, fix);
+      };
+      checks.push(await tool('rsync', true, 'apt-get install rsync (there)'));
+      if (config.backend) checks.push(await tool('pm2', true, 'npm install -g pm2 (there), or set hosts[].env.PATH'));
+      // The deploy root, or the nearest folder above it that exists, must be writable.
+      const w = await run(['sh', '-c', 'd=$1; while [ ! -e "$d" ]; do d=$(dirname "$d"); done; test -d "$d" -a -w "$d" && echo "$d"', 'sh', c.deployTo]);
+      checks.push(row(`${h.name} deployTo`, w.exitCode === 0 ? 'ok' : 'fail', w.exitCode === 0 ? `${c.deployTo} (writable: ${w.stdout.trim()})` : `cannot write ${c.deployTo} or a folder above it`, w.exitCode === 0 ? undefined : `create it and give the SSH user write access: mkdir -p ${c.deployTo}`));
+      if (config.nginx) {
+        const t = await h.shell(config.nginx.test, { reject: false, readOnly: true }).catch((e: Error) => ({ exitCode: -1, all: e.message }));
+        checks.push(row(`${h.name} nginx test`, t.exitCode === 0 ? 'ok' : 'fail', t.exitCode === 0 ? `\`${config.nginx.test}\` passes` : `\`${config.nginx.test}\` failed: ${lastLines(t.all)}`));
+      }
+    }
+    return checks;
+  } finally {
+    await fleet.close();
+  }
+}
+
+export async function runChecks(opts: GlobalOptions, cwd: string, host: Host = new LocalHost(), onSecrets?: (values: string[]) => void, out?: Reporter): Promise<Check[]> {
   const { check: configCheck, config } = await checkConfigLoads(opts, cwd, onSecrets);
   const checks: Check[] = [checkNode(), configCheck];
+  if (config?.hosts && out) {
+    // The target's checks run on every host; the app's own checks (ready, drain) run here.
+    checks.push(...(await checkHosts(config, out)));
+    checks.push(checkAppHandling(config));
+    if (config.backend) {
+      checks.push(...(await checkAppLifecycle(config, host)));
+      checks.push(checkSessionStore(config));
+    }
+    return checks;
+  }
   // Without a loaded config we cannot tell what is needed: ask for everything.
   checks.push(checkPm2(config ? Boolean(config.backend) : true));
   const nginx = await checkNginx(host, config ? Boolean(config.nginx) : false, nginxBinary(config));
@@ -605,7 +656,7 @@ export async function runChecks(opts: GlobalOptions, cwd: string, host: Host = n
 
 export async function doctorCommand(opts: GlobalOptions, io: CommandIO, _args: string[]): Promise<CommandResult> {
   const out = io.out;
-  const checks = await runChecks(opts, io.cwd, new LocalHost(), (v) => out.addSecrets(v));
+  const checks = await runChecks(opts, io.cwd, new LocalHost(), (v) => out.addSecrets(v), out);
   const c = out.colors;
   const sym = { ok: c.green('✓'), warn: c.yellow('!'), fail: c.red('✗') };
   const width = Math.max(...checks.map((k) => k.name.length));

@@ -219,6 +219,17 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
     await execa('ln', ['-sfn', `releases/${ids.v1}`, join(h1.deployTo, 'current')]);
   });
 
+  it('doctor checks every host over SSH: node, rsync, pm2, deployTo, the Nginx test', async () => {
+    const r = await fleet.zdd(['doctor', '--json']);
+    const checks = JSON.parse(r.stdout).checks as Array<{ name: string; level: string; detail: string }>;
+    for (const h of fleet.hosts) {
+      for (const what of ['node', 'rsync', 'pm2', 'deployTo', 'nginx test']) {
+        const c = checks.find((k) => k.name === `${h.name} ${what}`);
+        expect(c, `${h.name} ${what}: ${JSON.stringify(checks)}`).toMatchObject({ level: 'ok' });
+      }
+    }
+  });
+
   it('refuses (exit 2, naming the host) a rollback to a release one host lacks', async () => {
     const h0 = fleet.hosts[0]!;
     await execa('rm', ['-rf', join(h0.deployTo, 'releases', ids.v2!)]);
