@@ -20,7 +20,7 @@ import { PrintingHost } from '../host/printing.js';
 import { SshHost, parseHostString, type SshTarget } from '../host/ssh.js';
 import type { Host } from '../host/types.js';
 import { formatMs, type Reporter } from '../output/reporter.js';
-import { StepSession, planSteps } from '../runner.js';
+import { Interrupted, StepSession, planSteps } from '../runner.js';
 import type { DeployContext, RunFlags, Step } from '../steps/types.js';
 import { trapSignals } from './context.js';
 import { pathsFor, releaseRef } from './paths.js';
@@ -97,7 +97,9 @@ export async function hostContexts(opts: {
       const paths = pathsFor(config);
       const prev = await currentId(host, paths);
       opts.out.addSecrets(Object.values(config.backend?.env ?? {}));
-      opts.out.addSecrets(Object.values(opts.fleet.entries[i]!.target.env ?? {}).filter((v) => !v.includes('/')));
+      // A host's environment may hold secrets too; paths and the usual plain settings are shown.
+      const plain = new Set(['PATH', 'PM2_HOME', 'HOME', 'NODE_ENV', 'LANG', 'TZ']);
+      opts.out.addSecrets(Object.entries(opts.fleet.entries[i]!.target.env ?? {}).filter(([k, v]) => !plain.has(k) && !v.startsWith('/')).map(([, v]) => v));
       const ctx: DeployContext = {
         command: opts.command,
         config,
@@ -197,6 +199,10 @@ export async function executeOnHosts(runs: HostRun[], phases: Phases, out: Repor
     lap('prepare');
     const batches = batchesOf(runs, rolloutBatch);
     for (const [i, batch] of batches.entries()) {
+      // Ctrl-C between batches: stop rolling out; the hosts already switched go back (undo below),
+      // so every host ends on one release.
+      const stop = runs.find((r) => r.ctx.interrupt.requested);
+      if (stop && i > 0) throw new Interrupted(`stopped by ${stop.ctx.interrupt.signal ?? 'a signal'} before batch ${i + 1} of ${batches.length}; switching the switched hosts back`);
       if (batches.length > 1) out.info(`switch batch ${i + 1}/${batches.length}: ${batch.map((r) => r.host.name).join(', ')}`);
       else out.info(`every host is ready: switch ${runs.length === 1 ? 'it' : `all ${runs.length}`}`);
       await onAll(batch, () => phases.switch);

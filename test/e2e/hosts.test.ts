@@ -85,7 +85,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
     expect(r.stderr).toMatch(new RegExp(`${fleet.hosts[1]!.name.replace(/\./g, '\\.')}\\s+│ canary`));
     const pwned = await execa('find', [fleet.work, '/root', '/tmp', '-maxdepth', '6', '-name', 'PWNED*'], { reject: false });
     expect(String(pwned.stdout).trim()).toBe('');
-  });
+  }, 180_000);
 
   it('deploys v2 to both hosts under load with no failed request', async () => {
     startLoads();
@@ -97,7 +97,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
     const reports = await stopLoads('deploy v2');
     for (const rep of reports) expect(rep.versions.v2).toBeGreaterThan(0);
     expect((await readFile(buildLog(), 'utf8')).trim().split('\n')).toHaveLength(2);
-  });
+  }, 180_000);
 
   it('a one-file backend change sends only that file (rsync --link-dest), and the frontend is reused', async () => {
     const f = join(fleet.app, 'backend', 'extra.js');
@@ -115,7 +115,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
     // The frontend was not built again.
     expect((await readFile(buildLog(), 'utf8')).trim().split('\n')).toHaveLength(2);
     for (const h of fleet.hosts) expect(existsSync(join(h.deployTo, 'releases', ids.v2b!, 'backend', 'extra.js'))).toBe(true);
-  });
+  }, 180_000);
 
   it('a rolling deploy (rollout.batch 1) switches one host at a time, under load', async () => {
     await setConfig((c) => (c.rollout = { batch: 1 }));
@@ -135,7 +135,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
     await stopLoads('rolling deploy v3');
     ids.v3 = await currentOf(fleet.hosts[0]!.deployTo);
     await setConfig((c) => delete c.rollout);
-  });
+  }, 180_000);
 
   it('a host that fails before the switch changes nothing anywhere', async () => {
     startLoads();
@@ -160,7 +160,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
       const info = JSON.parse(await readFile(join(h.deployTo, 'releases', failedId, 'release.json'), 'utf8'));
       expect(info.status).toBe('failed');
     }
-  });
+  }, 180_000);
 
   it('a release that fails under PM2 after the switch rolls every switched host back', async () => {
     await setVersion(fleet.app, 'broken-under-pm2');
@@ -181,7 +181,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
       }
       expect(s).toMatchObject({ page: 'v3', api: 'v3' });
     }
-  });
+  }, 180_000);
 
   it('rolls every host back to a named release under load, and records it', async () => {
     startLoads();
@@ -195,7 +195,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
       expect(last).toMatchObject({ action: 'rollback', result: 'ok', release: ids.v1, from: ids.v3 });
     }
     await stopLoads('rollback');
-  });
+  }, 180_000);
 
   it('status and releases show each host; they warn when hosts disagree on current', async () => {
     let r = await fleet.zdd(['status', '--json']);
@@ -217,7 +217,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
     expect(doc.hosts.map((h: any) => h.current)).toEqual([ids.v1, ids.v2]);
     expect(doc.disagreements[0]).toContain('disagree on current');
     await execa('ln', ['-sfn', `releases/${ids.v1}`, join(h1.deployTo, 'current')]);
-  });
+  }, 180_000);
 
   it('doctor checks every host over SSH: node, rsync, pm2, deployTo, the Nginx test', async () => {
     const r = await fleet.zdd(['doctor', '--json']);
@@ -228,7 +228,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
         expect(c, `${h.name} ${what}: ${JSON.stringify(checks)}`).toMatchObject({ level: 'ok' });
       }
     }
-  });
+  }, 180_000);
 
   it('refuses (exit 2, naming the host) a rollback to a release one host lacks', async () => {
     const h0 = fleet.hosts[0]!;
@@ -237,7 +237,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
     expect(r.exitCode, r.all).toBe(2);
     expect(r.all).toContain(h0.name);
     for (const h of fleet.hosts) expect(await currentOf(h.deployTo)).toBe(ids.v1);
-  });
+  }, 180_000);
 
   it('an unknown host key is refused: no blanket StrictHostKeyChecking=no', async () => {
     await writeFile(join(fleet.work, 'known_hosts.empty'), '');
