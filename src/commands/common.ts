@@ -1,4 +1,5 @@
 import ciInfo from 'ci-info';
+import { ZddError } from '../errors.js';
 import { Reporter, type OutputMode } from '../output/reporter.js';
 
 export interface GlobalOptions {
@@ -42,4 +43,11 @@ export async function makeIO(opts: GlobalOptions, cwd = process.cwd()): Promise<
   const spinner = mode === 'tty' ? (await import('ora')).default : undefined;
   const out = new Reporter({ mode, verbose: opts.verbose, spinner });
   return { cwd, out, mode, interactive: mode === 'tty' && Boolean(process.stdin.isTTY) };
+}
+
+/** `--lock-wait <seconds>` of deploy and rollback. */
+export function parseLockWait(v: string | undefined): number {
+  const n = Number(v ?? 0);
+  if (!Number.isFinite(n) || n < 0) throw new ZddError(`--lock-wait: expected seconds ≥ 0, got "${v}"`);
+  return n;
 }

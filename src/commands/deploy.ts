@@ -1,7 +1,6 @@
 import { loadConfig } from '../config/load.js';
-import { EXIT, ZddError } from '../errors.js';
+import { EXIT } from '../errors.js';
 import { LocalHost } from '../host/local.js';
-import { deployOnHosts } from './hosts.js';
 import { makeContext } from '../lib/context.js';
 import { executeSteps } from '../lib/execute.js';
 import { runHook } from '../lib/hooks.js';
@@ -13,7 +12,7 @@ import { readRelease, updateRelease } from '../lib/release.js';
 import { closePm2, instancesOf } from '../lib/reload.js';
 import { deploySteps } from '../steps/index.js';
 import type { DeployContext } from '../steps/types.js';
-import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
+import { parseLockWait, type CommandIO, type CommandResult, type GlobalOptions } from './common.js';
 
 export interface DeployOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -22,12 +21,6 @@ export interface DeployOptions extends GlobalOptions {
   force?: boolean;
   /** `--no-cache` (commander sets `cache: false`): build and install everything. */
   cache?: boolean;
-}
-
-export function parseLockWait(v: string | undefined): number {
-  const n = Number(v ?? 0);
-  if (!Number.isFinite(n) || n < 0) throw new ZddError(`--lock-wait: expected seconds ≥ 0, got "${v}"`);
-  return n;
 }
 
 /** A fresh id: the UTC timestamp, with -2, -3... if a release of that second exists. */
@@ -43,7 +36,7 @@ export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise
   const lockWait = parseLockWait(opts.lockWait);
   const config = await loadConfig({ configPath: opts.config, cwd: io.cwd });
   const flags = { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force: Boolean(opts.force), noCache: opts.cache === false };
-  if (config.hosts) return deployOnHosts(config, flags, io);
+  if (config.hosts) return (await import('./hosts.js')).deployOnHosts(config, flags, io);
   const paths = pathsFor(config);
   const ctx = await makeContext({
     command: 'deploy',

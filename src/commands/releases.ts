@@ -8,7 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { EXIT } from '../errors.js';
 import type { ZddConfig } from '../config/schema.js';
 import type { Host } from '../host/types.js';
-import { onEachHost } from './hosts.js';
+import { onEachHost } from './each-host.js';
 import { pathsFor } from '../lib/paths.js';
 import { currentId } from '../lib/release.js';
 import { loadCandidates, type Candidate } from '../lib/select.js';

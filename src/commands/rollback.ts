@@ -6,16 +6,15 @@
  */
 import { loadConfig } from '../config/load.js';
 import { LocalHost } from '../host/local.js';
-import { rollbackOnHosts } from './hosts.js';
 import { makeContext } from '../lib/context.js';
 import { executeSteps } from '../lib/execute.js';
 import { pathsFor, releaseRef } from '../lib/paths.js';
+import { loadPm2Api } from '../lib/pm2.js';
 import { currentId } from '../lib/release.js';
 import { assertIdSyntax, loadCandidates, selectTarget, type Selection } from '../lib/select.js';
-import { rollbackSteps } from '../steps/index.js';
+import { rollbackSteps } from '../steps/rollback.js';
 import type { DeployContext, Step } from '../steps/types.js';
-import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
-import { parseLockWait } from './deploy.js';
+import { parseLockWait, type CommandIO, type CommandResult, type GlobalOptions } from './common.js';
 
 export interface RollbackOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -62,7 +61,14 @@ export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args
   const lockWait = parseLockWait(opts.lockWait);
   const force = Boolean(opts.force);
   const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
-  if (config.hosts) return rollbackOnHosts(config, { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force }, io, requested);
+  if (config.hosts) {
+    // Loaded only for hosts: it brings the deploy's modules, which a one-machine rollback never needs.
+    const { rollbackOnHosts } = await import('./hosts.js');
+    return rollbackOnHosts(config, { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force }, io, requested);
+  }
+  // PM2's API loads while the target is chosen, the lock taken and Nginx tested (as a deploy loads
+  // it during its builds): pm2-check then finds it ready.
+  const pm2Api = config.backend ? loadPm2Api().catch(() => undefined) : undefined;
   const paths = pathsFor(config);
   const local = new LocalHost();
 
@@ -83,6 +89,7 @@ export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args
     flags: { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force },
     releaseId: selection.id,
   });
+  if (pm2Api) ctx.notes.pm2Api = pm2Api;
   const steps = stepsFor(requested, force);
 
   if (ctx.flags.dryRun) io.out.info(`dry run: rollback of ${config.app} from ${ctx.previous?.id ?? 'nothing'} to ${ctx.release.id}; nothing will change`);

@@ -10,7 +10,7 @@ import { EXIT } from '../errors.js';
 import type { ZddConfig } from '../config/schema.js';
 import { tail } from '../host/local.js';
 import type { Host } from '../host/types.js';
-import { onEachHost } from './hosts.js';
+import { onEachHost } from './each-host.js';
 import { describeHolder, readLock, type LockHolder } from '../lib/lock.js';
 import { pathsFor } from '../lib/paths.js';
 import { appInstances, pm2Command, type Pm2Instance } from '../lib/pm2.js';

@@ -8,7 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { ZddConfig } from '../config/schema.js';
 import type { Host } from '../host/types.js';
-import { onEachHost } from './hosts.js';
+import { onEachHost } from './each-host.js';
 import { describeHolder, readLock, type LockHolder } from '../lib/lock.js';
 import { pathsFor } from '../lib/paths.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';

@@ -2,7 +2,7 @@
  * PM2 through the host: which binary, the ecosystem file zdd writes, and `pm2 jlist` parsed into
  * what zdd needs (status, the release each instance runs, restarts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,24 +88,30 @@ export async function pm2List(host: Host, pm2: string[], cwd: string): Promise<P
 }
 
 /**
- * Reads the process list. On this machine it asks the PM2 daemon over its RPC socket in-process
- * (a few ms a call instead of a CLI start), and never starts a daemon: no socket, no processes.
- * Anything unexpected falls back to `pm2 jlist`. Commands that change PM2 still go through the CLI.
- */
-/**
  * PM2's API takes a few hundred ms to load: a deploy starts loading it while the builds run (the
- * main thread idles then), so the first look at PM2 does not wait for it.
+ * main thread idles then), and a rollback while it takes the lock and tests Nginx, so the first
+ * look at PM2 does not wait for it.
  */
 export function loadPm2Api(): Promise<any> {
   return import('pm2').then((m: any) => m.default ?? m);
 }
 
-export class Pm2Reader {
+/** `pm2 reload` refused: PM2 is still reloading the app (the CLI's lock, or the daemon's own check). */
+export const RELOAD_IN_PROGRESS = /already in progress/i;
+
+/**
+ * The PM2 daemon of this machine, talked to in-process over its RPC socket (a few ms a call instead
+ * of a CLI start, ~0.5 s): the process list, and the reload. It never starts a daemon: no socket,
+ * no processes. Reading falls back to `pm2 jlist` on anything unexpected; for a reload the caller
+ * runs the CLI when there is no daemon to talk to. Only for a host that is this machine.
+ */
+export class Pm2Client {
   private api: any;
   private connected = false;
   constructor(
     private readonly host: Host,
-    private readonly pm2: string[],
+    /** The PM2 CLI argv, for the `pm2 jlist` fallback; only asked for when needed. */
+    private readonly pm2: () => Promise<string[]>,
     private readonly cwd: string,
     /** PM2's API module, if something already started loading it (see loadPm2Api). */
     private readonly apiModule?: Promise<any>,
@@ -115,22 +121,88 @@ export class Pm2Reader {
     return process.env.PM2_HOME ?? path.join(process.env.HOME ?? os.homedir(), '.pm2');
   }
 
+  /** Connected to the daemon? False when there is none (no socket). Throws when connecting fails. */
+  private async connect(): Promise<boolean> {
+    if (this.connected) return true;
+    if (!existsSync(path.join(this.home(), 'rpc.sock'))) return false;
+    this.api = await (this.apiModule ?? loadPm2Api());
+    if (!this.api) this.api = await loadPm2Api();
+    await new Promise<void>((resolve, reject) => this.api.connect((err: Error | null) => (err ? reject(err) : resolve())));
+    this.connected = true;
+    return true;
+  }
+
   async list(): Promise<Pm2Instance[]> {
-    if (this.host.name !== 'local') return pm2List(this.host, this.pm2, this.cwd);
+    if (this.host.name !== 'local') return pm2List(this.host, await this.pm2(), this.cwd);
     try {
-      if (!this.connected) {
-        if (!existsSync(path.join(this.home(), 'rpc.sock'))) return [];
-        this.api = await (this.apiModule ?? loadPm2Api());
-        await new Promise<void>((resolve, reject) => this.api.connect((err: Error | null) => (err ? reject(err) : resolve())));
-        this.connected = true;
-      }
+      if (!(await this.connect())) return [];
       const list = await new Promise<Array<Record<string, any>>>((resolve, reject) =>
         this.api.list((err: Error | null, l: Array<Record<string, any>>) => (err ? reject(err) : resolve(l))),
       );
       return list.map(toInstance);
     } catch {
-      return pm2List(this.host, this.pm2, this.cwd);
+      return pm2List(this.host, await this.pm2(), this.cwd);
     }
+  }
+
+  /**
+   * What `pm2 reload <ecosystem> --only <app> --update-env` does, in this process: PM2's CLI calls
+   * API.reload -> _startJson(file, opts, 'reloadProcessId') -> _operate (pm2/lib/API.js), and so
+   * does this, with PM2's own functions: the file parsed and checked as the CLI does
+   * (Common.parseConfig, verifyConfs), the app's settings and env merged as the CLI does
+   * (mergeEnvironmentVariables, updateEnv), then _operate reloads the app's instances one by one
+   * in the daemon (God/Reload.js: new worker, its `ready`, then the old one stopped).
+   *
+   * Differences from the CLI, on purpose: an error of the daemon (say "Reload already in progress
+   * for process id 0", when a reload started by a zdd that was killed is still running) is thrown
+   * here, where _startJson would print it and exit 0; and PM2_HOME/reload.lock, the CLI's
+   * "Reload already in progress" lock, is honoured but not taken (a zdd killed mid-reload would
+   * leave it stale for 30 s; zdd's own lock already keeps two zdd runs apart, and the daemon
+   * refuses to reload a worker twice at once).
+   *
+   * Returns false when there is no daemon to talk to in-process (the caller then runs the CLI).
+   */
+  async reload(ecosystem: string, app: string): Promise<boolean> {
+    if (!this.connected) {
+      try {
+        if (!(await this.connect())) return false;
+      } catch {
+        return false;
+      }
+    }
+    const Common = requireHere('pm2/lib/Common.js');
+    const lock = readLock(path.join(this.home(), 'reload.lock'));
+    if (lock !== undefined) throw new Error(`Reload already in progress: PM2's CLI took ${path.join(this.home(), 'reload.lock')} ${Math.round(lock / 1000)} s ago`);
+
+    // _startJson: the file, its apps, the one named by --only.
+    const config = Common.parseConfig(readFileSync(ecosystem), ecosystem);
+    let apps = config.apps ?? config.pm2 ?? config;
+    if (!Array.isArray(apps)) apps = [apps];
+    apps = Common.verifyConfs(apps);
+    if (apps instanceof Error) throw apps;
+    const conf = (apps as Array<Record<string, any>>).find((a) => a.name === app);
+    if (!conf) throw new Error(`${ecosystem} defines no app named ${app}`);
+    conf.env ??= {};
+    conf.env.io = conf.io;
+    conf.namespace ??= 'default';
+    conf.username = Common.getCurrentUsername();
+    const env = Common.mergeEnvironmentVariables(conf, undefined, {});
+    env.updateEnv = true; // --update-env; _startJson sets it for every app of a file anyway
+
+    // _startJson sets this for the rest of the CLI's life; _operate reads it, and it reaches the
+    // app's env through --update-env as it does from the CLI. Put back afterwards.
+    const before = process.env.PM2_JSON_PROCESSING;
+    process.env.PM2_JSON_PROCESSING = 'true';
+    try {
+      await new Promise<void>((resolve, reject) =>
+        this.api._operate('reloadProcessId', app, env, (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve())),
+      );
+      this.api.Client.notifyGod('reloadProcessId', app);
+    } finally {
+      if (before === undefined) delete process.env.PM2_JSON_PROCESSING;
+      else process.env.PM2_JSON_PROCESSING = before;
+    }
+    return true;
   }
 
   async close(): Promise<void> {
@@ -141,8 +213,24 @@ export class Pm2Reader {
   }
 }
 
+const requireHere = createRequire(import.meta.url);
+
+/** Age in ms of PM2's reload lock when another `pm2 reload` holds it (PM2's Common.lockReload), else undefined. */
+function readLock(file: string): number | undefined {
+  const timeout = parseInt(process.env.PM2_RELOAD_LOCK_TIMEOUT ?? '', 10) || 30_000;
+  let t: number;
+  try {
+    t = parseInt(readFileSync(file, 'utf8'), 10);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isFinite(t)) return undefined;
+  const age = Date.now() - t;
+  return age >= 0 && age < timeout ? age : undefined;
+}
+
 export async function appInstances(host: Host, pm2: string[], cwd: string, app: string): Promise<Pm2Instance[]> {
-  const reader = new Pm2Reader(host, pm2, cwd);
+  const reader = new Pm2Client(host, async () => pm2, cwd);
   try {
     return (await reader.list()).filter((p) => p.name === app);
   } finally {

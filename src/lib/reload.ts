@@ -5,29 +5,30 @@
  */
 import path from 'node:path';
 import { CommandFailed, StepFailed } from '../errors.js';
+import { LocalHost } from '../host/local.js';
 import type { DeployContext } from '../steps/types.js';
-import { Pm2Reader, ecosystemSource, pm2Command, type Pm2Instance } from './pm2.js';
+import { Pm2Client, RELOAD_IN_PROGRESS, ecosystemSource, pm2Command, type Pm2Instance } from './pm2.js';
 
 export async function pm2For(ctx: DeployContext): Promise<string[]> {
   if (!ctx.notes.pm2) ctx.notes.pm2 = await pm2Command(ctx.host);
   return ctx.notes.pm2 as string[];
 }
 
-function readerFor(ctx: DeployContext, pm2: string[]): Pm2Reader {
-  if (!ctx.notes.pm2Reader) ctx.notes.pm2Reader = new Pm2Reader(ctx.host, pm2, ctx.paths.root, ctx.notes.pm2Api as Promise<any> | undefined);
-  return ctx.notes.pm2Reader as Pm2Reader;
+function clientFor(ctx: DeployContext): Pm2Client {
+  if (!ctx.notes.pm2Client) ctx.notes.pm2Client = new Pm2Client(ctx.host, () => pm2For(ctx), ctx.paths.root, ctx.notes.pm2Api as Promise<any> | undefined);
+  return ctx.notes.pm2Client as Pm2Client;
 }
 
 /** Instances PM2 runs for the app, or [] when it does not know it. */
 export async function instancesOf(ctx: DeployContext): Promise<Pm2Instance[]> {
-  const list = await readerFor(ctx, await pm2For(ctx)).list();
+  const list = await clientFor(ctx).list();
   return list.filter((p) => p.name === ctx.config.app);
 }
 
 /** Close the connection to the PM2 daemon that instancesOf opened (it would keep zdd alive). */
 export async function closePm2(ctx: DeployContext): Promise<void> {
-  await (ctx.notes.pm2Reader as Pm2Reader | undefined)?.close();
-  ctx.notes.pm2Reader = undefined;
+  await (ctx.notes.pm2Client as Pm2Client | undefined)?.close();
+  ctx.notes.pm2Client = undefined;
 }
 
 /**
@@ -49,25 +50,44 @@ export function assertManageable(ctx: DeployContext, instances: Pm2Instance[], s
 }
 
 export async function reloadInto(ctx: DeployContext, releaseId: string): Promise<'started' | 'reloaded'> {
-  const pm2 = await pm2For(ctx);
   const cwd = ctx.paths.root; // a folder that never moves
   await ctx.host.writeFile(ctx.paths.ecosystem, ecosystemSource(ctx.config, ctx.paths, releaseId), { mode: 0o600 });
   const running = await instancesOf(ctx);
   assertManageable(ctx, running, 'pm2');
   const opts = { cwd, signal: undefined, onOutput: ctx.out.verbose ? (c: string) => ctx.out.debug(c.trimEnd()) : undefined };
   if (running.length === 0) {
-    await ctx.host.exec([...pm2, 'start', ctx.paths.ecosystem, '--only', ctx.config.app], opts);
+    await ctx.host.exec([...(await pm2For(ctx)), 'start', ctx.paths.ecosystem, '--only', ctx.config.app], opts);
     return 'started';
   }
+  const argv = ['reload', ctx.paths.ecosystem, '--only', ctx.config.app, '--update-env'];
+  // On this machine PM2's daemon is reloaded in-process, the way its CLI would (Pm2Client.reload):
+  // no CLI start (Node + PM2's modules, ~0.5 s). Any other host runs the CLI there.
+  const inProcess = ctx.host instanceof LocalHost;
+  const reload = async (): Promise<void> => {
+    if (inProcess) {
+      let done: boolean;
+      try {
+        done = await clientFor(ctx).reload(ctx.paths.ecosystem, ctx.config.app);
+      } catch (err) {
+        const message = (err as Error).message ?? String(err);
+        if (ctx.out.verbose) ctx.out.debug(`PM2: ${message}`);
+        const failed = new CommandFailed(`pm2 ${argv.join(' ')}`, undefined, message, { cause: err });
+        failed.message = `\`pm2 ${argv.join(' ')}\` (through PM2's API, in-process) failed`;
+        throw failed;
+      }
+      if (done) return;
+    }
+    await ctx.host.exec([...(await pm2For(ctx)), ...argv], opts);
+  };
   // A reload still running in the PM2 daemon (say, started by a zdd that was killed) makes PM2 refuse
   // a new one for that worker: wait for it to finish, then reload.
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      await ctx.host.exec([...pm2, 'reload', ctx.paths.ecosystem, '--only', ctx.config.app, '--update-env'], opts);
+      await reload();
       return 'reloaded';
     } catch (err) {
-      if (!(err instanceof CommandFailed) || !/already in progress/i.test(err.tail) || Date.now() > deadline) throw err;
+      if (!(err instanceof CommandFailed) || !RELOAD_IN_PROGRESS.test(err.tail) || Date.now() > deadline) throw err;
       ctx.out.info('PM2 is still finishing an earlier reload; waiting for it');
       await new Promise((r) => setTimeout(r, 2000));
     }

@@ -42,5 +42,4 @@ export const deploySteps: Step[] = [
   prune, //           keep keepReleases
 ];
 
-/** Rollback: no build; the same lock, checks, switch, reload and verify as a deploy. */
-export const rollbackSteps: Step[] = [lock, nginxTest, pm2Check, switchCurrent, pm2, verify, nginxReload, record];
+export { rollbackSteps } from './rollback.js';
