@@ -1,70 +1,38 @@
-import { execa } from 'execa';
 import { CommandFailed } from '../errors.js';
-import { NodeOps, statOrUndefined, tail } from './node-ops.js';
-import type { RawExecResult } from './node-ops.js';
+import { NodeOps, rawExec, tail, type RawExecRequest, type RawExecResult } from './node-ops.js';
 import type { ExecOptions, ExecResult, Host } from './types.js';
 
 export { tail } from './node-ops.js';
 
-/** The machine zdd runs on: Node's built-ins for files and processes, execa for commands. */
+/**
+ * The machine zdd runs on: Node's built-ins for files and processes, and for commands too (the same
+ * `rawExec` the SSH host's agent runs; no process library to load on every start).
+ */
 export class LocalHost extends NodeOps implements Host {
   readonly name = 'local';
   readonly live = true;
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    const [file, ...args] = argv;
-    if (!file) throw new Error('exec: empty argv');
-    return this.run(argv.join(' '), execa(file, args, this.execaOptions(opts)), opts);
+    if (!argv[0]) throw new Error('exec: empty argv');
+    return runCommand(argv.join(' '), { argv }, opts);
   }
 
   async shell(commandLine: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.run(commandLine, execa('sh', ['-c', commandLine], this.execaOptions(opts)), opts);
+    return runCommand(commandLine, { shell: commandLine }, opts);
   }
+}
 
-  private execaOptions(opts: ExecOptions) {
-    return {
-      cwd: opts.cwd,
-      env: opts.env,
-      extendEnv: true,
-      input: opts.input,
-      stdin: opts.input === undefined ? ('ignore' as const) : undefined,
-      timeout: opts.timeoutMs,
-      all: true,
-      reject: false,
-      stripFinalNewline: false,
-      cancelSignal: opts.signal,
-    };
-  }
-
-  private async run(shown: string, child: ReturnType<typeof execa>, opts: ExecOptions): Promise<ExecResult> {
-    if (opts.onOutput) {
-      child.all?.on('data', (chunk: Buffer) => opts.onOutput?.(chunk.toString()));
-    }
-    const r = await child;
-    const result: ExecResult = {
-      exitCode: r.exitCode ?? (r.failed ? 1 : 0),
-      stdout: String(r.stdout ?? ''),
-      stderr: String(r.stderr ?? ''),
-      all: String(r.all ?? ''),
-    };
-    const failed = r.failed || result.exitCode !== 0;
-    if (failed && opts.reject !== false) {
-      const spawnError = r.exitCode === undefined ? ((r as { code?: string }).code ?? 'failed') : undefined;
-      // spawn says ENOENT both for a missing program and for a missing working folder.
-      const cwdMissing = spawnError === 'ENOENT' && opts.cwd !== undefined && !(await statOrUndefined(opts.cwd, true));
-      throw commandFailure(shown, {
-        exitCode: r.exitCode ?? null, timedOut: Boolean(r.timedOut), canceled: Boolean(r.isCanceled), spawnError, cwdMissing,
-        all: result.all || (r as { shortMessage?: string }).shortMessage || '',
-      }, opts);
-    }
-    return result;
-  }
+async function runCommand(shown: string, req: RawExecRequest, opts: ExecOptions): Promise<ExecResult> {
+  const raw = await rawExec({ ...req, cwd: opts.cwd, env: opts.env, input: opts.input, timeoutMs: opts.timeoutMs }, opts.onOutput, opts.signal);
+  const result: ExecResult = { exitCode: raw.exitCode ?? 1, stdout: raw.stdout, stderr: raw.stderr, all: raw.all };
+  if ((raw.exitCode !== 0 || raw.spawnError) && opts.reject !== false) throw commandFailure(shown, raw, opts);
+  return result;
 }
 
 /** A failed command as the CommandFailed zdd reports (the same words for every host). */
 export function commandFailure(
   shown: string,
-  r: Pick<RawExecResult, 'exitCode' | 'timedOut' | 'canceled' | 'spawnError' | 'cwdMissing' | 'all'>,
+  r: Pick<RawExecResult, 'exitCode' | 'timedOut' | 'canceled' | 'spawnError' | 'cwdMissing' | 'all'> & { signal?: string | null },
   opts: ExecOptions,
   hostName?: string,
 ): CommandFailed {
@@ -74,6 +42,7 @@ export function commandFailure(
   else if (r.canceled) err.message = `\`${shown}\`${where} was cancelled`;
   else if (r.spawnError === 'ENOENT') {
     err.message = r.cwdMissing ? `\`${shown}\`${where} could not run: working folder not found: ${opts.cwd}` : `\`${shown}\`${where} could not run: command not found`;
-  } else if (where) err.message += where;
+  } else if (r.exitCode === null && r.signal) err.message = `\`${shown}\`${where} was killed by ${r.signal}`;
+  else if (where) err.message += where;
   return err;
 }

@@ -454,7 +454,8 @@ export function rawExec(req: RawExecRequest, onOutput?: (chunk: string) => void,
     };
     const timer = req.timeoutMs ? setTimeout(() => ((res.timedOut = true), kill()), req.timeoutMs) : undefined;
     const onAbort = () => ((res.canceled = true), kill());
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     let settled = false;
     const finish = () => {
       if (settled) return;

@@ -22,6 +22,7 @@ import type { Host } from '../host/types.js';
 import { formatMs, type Reporter } from '../output/reporter.js';
 import { Interrupted, StepSession, planSteps } from '../runner.js';
 import type { DeployContext, RunFlags, Step } from '../steps/types.js';
+import { buildOnceOf, type BuildOnce } from './build-once.js';
 import { trapSignals } from './context.js';
 import { pathsFor, releaseRef } from './paths.js';
 import { appendHistory, currentId } from './release.js';
@@ -245,14 +246,4 @@ export function skipped(step: Step, why: string): Step {
   return { id: step.id, plan: async () => ({ skip: why, summary: '' }), run: async () => undefined };
 }
 
-/** What the hosts of one deploy share: each user build runs once, here, and is uploaded to each. */
-export interface BuildOnce {
-  frontend?: Promise<string>;
-  backend?: Promise<void>;
-  /** Local staging folders to remove at the end. */
-  dirs: string[];
-}
-
-export function buildOnceOf(ctx: DeployContext): BuildOnce | undefined {
-  return ctx.notes.buildOnce as BuildOnce | undefined;
-}
+export { buildOnceOf, type BuildOnce };

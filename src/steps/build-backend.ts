@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { StepFailed } from '../errors.js';
 import { formatBytes } from '../lib/carry-over.js';
-import { buildOnceOf } from '../lib/multi.js';
+import { buildOnceOf } from '../lib/build-once.js';
 import { findReusable, markReused, type Reuse } from '../lib/inputs.js';
 import { runUserCommand } from '../lib/user-command.js';
 import type { DeployContext, Step } from './types.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { StepFailed } from '../errors.js';
 import { MANIFEST, formatBytes, type FrontendManifest } from '../lib/carry-over.js';
-import { buildOnceOf, type BuildOnce } from '../lib/multi.js';
+import { buildOnceOf, type BuildOnce } from '../lib/build-once.js';
 import { findReusable, markReused, type Reuse } from '../lib/inputs.js';
 import { describePrecompress, precompressDir, precompressOptions } from '../lib/precompress.js';
 import { runUserCommand } from '../lib/user-command.js';

@@ -1,5 +1,5 @@
-import { execa } from 'execa';
 import { StepFailed } from '../errors.js';
+import { rawExec } from '../host/node-ops.js';
 import { listReleaseIds, readRelease, writeRelease, updateRelease, type ReleaseInfo } from '../lib/release.js';
 import { loadPm2Api } from '../lib/pm2.js';
 import { stopStrayCanary } from './canary.js';
@@ -7,7 +7,7 @@ import type { DeployContext, Step } from './types.js';
 
 /** Commit, branch and dirty flag in one `git status --porcelain=v2 --branch` (null outside git). */
 async function gitInfo(dir: string): Promise<ReleaseInfo['git']> {
-  const r = await execa('git', ['status', '--porcelain=v2', '--branch'], { cwd: dir, reject: false });
+  const r = await rawExec({ argv: ['git', 'status', '--porcelain=v2', '--branch'], cwd: dir });
   if (r.exitCode !== 0) return { commit: null, branch: null, dirty: null };
   const header = (name: string) => r.stdout.split('\n').find((l) => l.startsWith(`# branch.${name} `))?.slice(`# branch.${name} `.length).trim();
   const oid = header('oid');

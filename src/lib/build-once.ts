@@ -1,0 +1,13 @@
+import type { DeployContext } from '../steps/types.js';
+
+/** What the hosts of one deploy share: each user build runs once, here, and is uploaded to each. */
+export interface BuildOnce {
+  frontend?: Promise<string>;
+  backend?: Promise<void>;
+  /** Local staging folders to remove at the end. */
+  dirs: string[];
+}
+
+export function buildOnceOf(ctx: DeployContext): BuildOnce | undefined {
+  return ctx.notes.buildOnce as BuildOnce | undefined;
+}
