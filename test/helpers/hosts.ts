@@ -111,13 +111,17 @@ export async function makeFleet(opts: {
       await run('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', vethThere, 'up']);
       await run('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
 
+      // Each host has a home of its own (like a separate machine): sessions do not run this
+      // machine's ~/.bashrc, and ~/.cache/zdd is per host.
+      const home = join(work, `home-${i}`);
+      await mkdir(home, { recursive: true });
       const sshdConf = join(work, `sshd-${i}.conf`);
       const pidFile = join(work, `sshd-${i}.pid`);
       await writeFile(sshdConf, [
         'Port 22', `ListenAddress ${address}`, `HostKey ${join(work, 'hostkey')}`, `PidFile ${pidFile}`,
         `AuthorizedKeysFile ${join(work, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
         'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'PrintMotd no', 'MaxSessions 64', 'MaxStartups 64',
-        'AcceptEnv LANG', '',
+        `SetEnv HOME=${home}`, '',
       ].join('\n'));
       await run('ip', ['netns', 'exec', ns, '/usr/sbin/sshd', '-f', sshdConf]);
       const deadline = Date.now() + 10_000;
