@@ -1,6 +1,7 @@
 import type { ZddConfig } from '../config/schema.js';
 import { LocalHost } from '../host/local.js';
 import { PrintingHost } from '../host/printing.js';
+import type { Host } from '../host/types.js';
 import type { Reporter } from '../output/reporter.js';
 import type { DeployContext, RunFlags } from '../steps/types.js';
 import { pathsFor, releaseRef } from './paths.js';
@@ -18,22 +19,38 @@ export async function makeContext(opts: {
   const paths = pathsFor(opts.config);
   const prev = await currentId(local, paths);
   opts.out.addSecrets(Object.values(opts.config.backend?.env ?? {}));
+  return newContext({ ...opts, host, builder: host, previousId: prev, notes: {} });
+}
+
+/** A fresh context for one target (this machine, or one host of several). */
+export function newContext(opts: {
+  command: DeployContext['command'];
+  config: ZddConfig;
+  host: Host;
+  builder: Host;
+  out: Reporter;
+  flags: RunFlags;
+  releaseId: string;
+  previousId: string | undefined;
+  notes: Record<string, unknown>;
+}): DeployContext {
+  const paths = pathsFor(opts.config);
   return {
     command: opts.command,
     config: opts.config,
-    host,
-    builder: host,
+    host: opts.host,
+    builder: opts.builder,
     out: opts.out,
     paths,
     flags: opts.flags,
     release: releaseRef(paths, opts.releaseId),
-    previous: prev ? releaseRef(paths, prev) : undefined,
+    previous: opts.previousId ? releaseRef(paths, opts.previousId) : undefined,
     switched: false,
     timings: {},
     startedAt: new Date(),
     userMs: 0,
     interrupt: { requested: false, controller: new AbortController() },
-    notes: {},
+    notes: opts.notes,
   };
 }
 

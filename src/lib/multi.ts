@@ -23,8 +23,8 @@ import { formatMs, type Reporter } from '../output/reporter.js';
 import { Interrupted, StepSession, planSteps } from '../runner.js';
 import type { DeployContext, RunFlags, Step } from '../steps/types.js';
 import { buildOnceOf, type BuildOnce } from './build-once.js';
-import { trapSignals } from './context.js';
-import { pathsFor, releaseRef } from './paths.js';
+import { newContext, trapSignals } from './context.js';
+import { pathsFor } from './paths.js';
 import { appendHistory, currentId } from './release.js';
 import { closePm2 } from './reload.js';
 
@@ -101,23 +101,10 @@ export async function hostContexts(opts: {
       // A host's environment may hold secrets too; paths and the usual plain settings are shown.
       const plain = new Set(['PATH', 'PM2_HOME', 'HOME', 'NODE_ENV', 'LANG', 'TZ']);
       opts.out.addSecrets(Object.entries(opts.fleet.entries[i]!.target.env ?? {}).filter(([k, v]) => !plain.has(k) && !v.startsWith('/')).map(([, v]) => v));
-      const ctx: DeployContext = {
-        command: opts.command,
-        config,
-        host: target,
-        builder,
-        out,
-        paths,
-        flags: opts.flags,
-        release: releaseRef(paths, opts.releaseId),
-        previous: prev ? releaseRef(paths, prev) : undefined,
-        switched: false,
-        timings: {},
-        startedAt: new Date(),
-        userMs: 0,
-        interrupt: { requested: false, controller: new AbortController() },
+      const ctx = newContext({
+        command: opts.command, config, host: target, builder, out, flags: opts.flags, releaseId: opts.releaseId, previousId: prev,
         notes: { buildOnce, hostIndex: i },
-      };
+      });
       return { host, ctx, session: new StepSession(ctx) };
     }),
   );
