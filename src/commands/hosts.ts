@@ -103,13 +103,12 @@ export async function rollbackOnHosts(config: ZddConfig, flags: RunFlags, io: Co
       fleet.hosts.map(async (h, i) => {
         const paths = pathsFor(fleet.entries[i]!.config);
         try {
-          return selectTarget({
-            requested,
-            current: await currentId(h, paths),
-            candidates: await loadCandidates(h, paths),
-            force: flags.force,
-            needs: { backend: Boolean(config.backend), frontend: Boolean(config.frontend) },
-          });
+          const current = await currentId(h, paths);
+          const input = { requested, current, candidates: await loadCandidates(h, paths), force: flags.force, needs: { backend: Boolean(config.backend), frontend: Boolean(config.frontend) } };
+          // A named release that is already current here: this host is there (hosts that disagree
+          // are put back on one release this way).
+          const sel = selectTarget(requested === undefined ? input : { ...input, current: undefined });
+          return { ...sel, already: sel.id === current };
         } catch (err) {
           (err as Error).message = `${h.name}: ${(err as Error).message}`;
           throw err;
@@ -124,7 +123,12 @@ export async function rollbackOnHosts(config: ZddConfig, flags: RunFlags, io: Co
     }
     const id = ids[0]!;
     for (const n of new Set(choices.flatMap((c) => c.notes))) io.out.warn(n);
-    const runs = await hostContexts({ fleet, command: 'rollback', out: io.out, flags, releaseId: id });
+    if (choices.every((c) => c.already)) {
+      throw new UsageError(`${id} is already current on every host; nothing to roll back to`, { hint: 'see `zdd releases` for the other kept releases' });
+    }
+    const all = await hostContexts({ fleet, command: 'rollback', out: io.out, flags, releaseId: id });
+    for (const [i, r] of all.entries()) if (choices[i]!.already) r.ctx.out.info(`already on ${id}; left as it is`);
+    const runs = all.filter((_, i) => !choices[i]!.already);
     for (const r of runs) r.ctx.release = releaseRef(r.ctx.paths, id);
     const parts = splitAtSwitch(stepsFor(requested, flags.force), ['record']);
     const from = [...new Set(runs.map((r) => r.ctx.previous?.id ?? 'nothing'))].join('/');

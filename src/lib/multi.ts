@@ -153,10 +153,12 @@ async function onAll(runs: HostRun[], steps: (r: HostRun) => Step[]): Promise<vo
   const results = await Promise.allSettled(runs.map((r) => r.session.run(steps(r))));
   const failures = results.flatMap((res, i) => (res.status === 'rejected' ? [{ run: runs[i]!, err: res.reason as Error }] : []));
   if (failures.length === 0) return;
-  const first = failures[0]!;
+  // A held lock (exit 3) or bad usage (exit 2) says more about the run than a failed step elsewhere.
+  const first = failures.find((f) => f.err instanceof ZddError && exitCodeOf(f.err) !== EXIT.failed) ?? failures[0]!;
   const err = first.err instanceof ZddError ? first.err : new StepFailed('?', String(first.err));
   err.message = `${first.run.host.name}: ${err.message}`;
-  if (failures.length > 1) err.message += ` (and ${failures.slice(1).map((f) => f.run.host.name).join(', ')})`;
+  const others = failures.filter((f) => f !== first);
+  if (others.length) err.message += ` (and ${others.map((f) => f.run.host.name).join(', ')})`;
   throw err;
 }
 

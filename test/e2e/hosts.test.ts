@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setVersion } from '../helpers/example.js';
 import { fleetSupported, makeFleet, type TestFleet } from '../helpers/hosts.js';
 import { httpGet, startLoad, type LoadHandle, type LoadReport } from '../helpers/load.js';
+import { zddBin } from '../helpers/site.js';
 
 const LOAD_PATHS = ['/', '/api/version'];
 const unsupported = fleetSupported();
@@ -216,7 +217,14 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
     doc = JSON.parse(r.stdout);
     expect(doc.hosts.map((h: any) => h.current)).toEqual([ids.v1, ids.v2]);
     expect(doc.disagreements[0]).toContain('disagree on current');
-    await execa('ln', ['-sfn', `releases/${ids.v1}`, join(h1.deployTo, 'current')]);
+    // A named rollback puts them back on one release: host 0 is already there and is left alone.
+    r = await fleet.zdd(['rollback', ids.v1!]);
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.all).toContain(`already on ${ids.v1}`);
+    for (const h of fleet.hosts) expect(await currentOf(h.deployTo)).toBe(ids.v1);
+    r = await fleet.zdd(['rollback', ids.v1!]);
+    expect(r.exitCode, r.all).toBe(2);
+    expect(r.all).toContain('already current on every host');
   }, 180_000);
 
   it('doctor checks every host over SSH: node, rsync, pm2, deployTo, the Nginx test', async () => {
@@ -237,6 +245,30 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
     expect(r.exitCode, r.all).toBe(2);
     expect(r.all).toContain(h0.name);
     for (const h of fleet.hosts) expect(await currentOf(h.deployTo)).toBe(ids.v1);
+  }, 180_000);
+
+  it('a deploy killed with SIGKILL mid-prepare leaves every host serving; the next deploy takes the locks over', async () => {
+    const before = await currentOf(fleet.hosts[0]!.deployTo);
+    startLoads();
+    await setVersion(fleet.app, 'v5-killed');
+    const child = execa(process.execPath, [zddBin, 'deploy', '--config', fleet.configPath], { cwd: fleet.app, env: { CI: '1' }, reject: false, all: true });
+    let seen = '';
+    child.all!.on('data', (d: Buffer) => (seen += d.toString()));
+    for (let i = 0; i < 600 && !/│ (install|canary)/.test(seen); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toMatch(/│ (install|canary)/);
+    child.kill('SIGKILL');
+    await child;
+    for (const h of fleet.hosts) {
+      expect(await currentOf(h.deployTo)).toBe(before);
+      expect((await served(h.url)).release).toBe(before);
+    }
+    await setVersion(fleet.app, 'v5');
+    const r = await fleet.zdd(['deploy']);
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.all).toContain('taking over the lock of a deploy that is gone');
+    expect(r.all).toContain('left half-built by a deploy that stopped');
+    for (const h of fleet.hosts) expect(await served(h.url)).toMatchObject({ page: 'v5', api: 'v5' });
+    await stopLoads('SIGKILL mid-prepare, then a deploy');
   }, 180_000);
 
   it('an unknown host key is refused: no blanket StrictHostKeyChecking=no', async () => {
