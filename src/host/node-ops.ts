@@ -36,6 +36,21 @@ export async function statOrUndefined(p: string, follow: boolean): Promise<Entry
   }
 }
 
+/** A temp name in the same folder as `p` (so a rename onto `p` is atomic). */
+function tempBeside(p: string): string {
+  return path.join(path.dirname(p), `.${path.basename(p)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** rename(2) `tmp` onto `p`; if that fails, `tmp` is removed and the error thrown. */
+async function renameIntoPlace(tmp: string, p: string): Promise<void> {
+  try {
+    await fs.rename(tmp, p);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
 /** The Node built-in half of a host (see the file comment). */
 export class NodeOps {
   spawn(argv: string[], opts: SpawnOptions): BackgroundProcess {
@@ -108,7 +123,7 @@ export class NodeOps {
   }
 
   async writeFile(p: string, content: string, opts: { mode?: number } = {}): Promise<void> {
-    const tmp = path.join(path.dirname(p), `.${path.basename(p)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = tempBeside(p);
     const fh = await fs.open(tmp, 'w', opts.mode ?? 0o644);
     try {
       await fh.writeFile(content);
@@ -116,18 +131,13 @@ export class NodeOps {
     } finally {
       await fh.close();
     }
-    try {
-      await fs.rename(tmp, p);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+    await renameIntoPlace(tmp, p);
   }
 
   async createExclusive(p: string, content: string): Promise<boolean> {
     // Write the whole content under a temp name, then link(2) it into place: the link fails with
     // EEXIST if the file exists, and a reader never sees a half-written file.
-    const tmp = path.join(path.dirname(p), `.${path.basename(p)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = tempBeside(p);
     await fs.writeFile(tmp, content, { mode: 0o644 });
     try {
       await fs.link(tmp, p);
@@ -192,14 +202,9 @@ export class NodeOps {
   }
 
   async symlinkAtomic(target: string, linkPath: string): Promise<void> {
-    const tmp = path.join(path.dirname(linkPath), `.${path.basename(linkPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = tempBeside(linkPath);
     await fs.symlink(target, tmp);
-    try {
-      await fs.rename(tmp, linkPath);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+    await renameIntoPlace(tmp, linkPath);
   }
 
   async symlink(target: string, linkPath: string): Promise<void> {
@@ -342,7 +347,7 @@ export class NodeOps {
   }
 
   async writeBytes(p: string, data: Uint8Array, opts: { mtimeMs?: number; mode?: number } = {}): Promise<void> {
-    const tmp = path.join(path.dirname(p), `.${path.basename(p)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = tempBeside(p);
     try {
       await fs.writeFile(tmp, data, { mode: opts.mode ?? 0o644 });
       if (opts.mtimeMs !== undefined) {
