@@ -5,7 +5,7 @@
 import { PassThrough } from 'node:stream';
 import type { ZddConfig } from '../../src/config/schema.js';
 import type { Host } from '../../src/host/types.js';
-import { deployPaths, releaseRef } from '../../src/lib/paths.js';
+import { newContext } from '../../src/lib/context.js';
 import { Reporter } from '../../src/output/reporter.js';
 import type { DeployContext } from '../../src/steps/types.js';
 
@@ -22,23 +22,16 @@ export function testContext(opts: TestContextOptions): { ctx: DeployContext; log
   const stream = new PassThrough();
   const chunks: string[] = [];
   stream.on('data', (c: Buffer) => chunks.push(c.toString()));
-  const paths = deployPaths(opts.config.deployTo);
-  const ctx: DeployContext = {
+  const ctx = newContext({
     command: 'deploy',
     config: opts.config,
     host: opts.host,
     builder: opts.host,
     out: new Reporter({ mode: 'ci', stream, color: false }),
-    paths,
     flags: { dryRun: false, verbose: false, lockWait: 0, force: false, ...opts.flags },
-    release: releaseRef(paths, opts.releaseId ?? '20261127103000'),
-    previous: opts.previousId ? releaseRef(paths, opts.previousId) : undefined,
-    switched: false,
-    timings: {},
-    startedAt: new Date(),
-    userMs: 0,
-    interrupt: { requested: false, controller: new AbortController() },
+    releaseId: opts.releaseId ?? '20261127103000',
+    previousId: opts.previousId,
     notes: {},
-  };
+  });
   return { ctx, log: () => chunks.join('') };
 }
