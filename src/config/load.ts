@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseHostString } from '../lib/host-string.js';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { brief, formatIssues, formatPath } from './messages.js';
@@ -279,9 +280,6 @@ const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 /** PM2 runs a script whose path holds a space through `bash -c` (lib/Common.js): it would break, or run what the path says. */
 const PM2_SPACE = 'expected a path without spaces: PM2 starts a script whose path has a space through `bash -c`, which breaks it (or runs what the path says)';
 
-/** `user@host[:port]` (an IPv6 address in brackets). */
-const HOST_STRING = /^(?:[^@\s]+@)?(?:\[[^\]\s]+\]|[^:@\s\[\]]+)(?::\d{1,5})?$/;
-
 function semanticProblems(raw: Record<string, unknown>, projectDir: string, flagged: string[], checkSources: boolean): string[] {
   const out: string[] = [];
   if (!isObj(raw)) {
@@ -363,11 +361,9 @@ function semanticProblems(raw: Record<string, unknown>, projectDir: string, flag
       if (!ok(key)) return;
       let where: string | undefined;
       if (typeof h === 'string') {
-        if (!HOST_STRING.test(h.trim())) out.push(`${key}: expected user@host[:port], got ${brief(h)}`);
-        else {
-          const [, user = '', hostPart = '', port = '22'] = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(h.trim()) ?? [];
-          where = `${user}@${hostPart}:${port}|${typeof raw.deployTo === 'string' ? raw.deployTo : ''}`;
-        }
+        const t = parseHostString(h);
+        if (!t) out.push(`${key}: expected user@host[:port], got ${brief(h)}`);
+        else where = `${t.user ?? ''}@${t.host}:${t.port ?? 22}|${typeof raw.deployTo === 'string' ? raw.deployTo : ''}`;
       } else if (isObj(h)) {
         const d = h.deployTo;
         if (typeof d === 'string' && ok(`${key}.deployTo`)) {

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CommandFailed, ZddError } from '../errors.js';
+import { parseHostString as parseHost } from '../lib/host-string.js';
 import type { RawExecRequest, RawExecResult } from './node-ops.js';
 import { commandFailure } from './local.js';
 import type {
@@ -32,11 +33,11 @@ export interface SshSettings {
   controlDir: string;
 }
 
-/** `user@host[:port]` as in the config. */
+/** `user@host[:port]` as in the config (the loader has checked it). */
 export function parseHostString(s: string): SshTarget {
-  const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:\s]+)(?::(\d+))?$/.exec(s.trim());
-  if (!m) throw new ZddError(`hosts: "${s}" is not user@host[:port]`);
-  return { user: m[1], host: m[2]!.replace(/^\[|\]$/g, ''), ...(m[3] ? { port: Number(m[3]) } : {}) };
+  const t = parseHost(s);
+  if (!t) throw new ZddError(`hosts: "${s}" is not user@host[:port]`);
+  return t;
 }
 
 export function targetName(t: SshTarget): string {
