@@ -14,7 +14,7 @@ import { ConfigError, type ZddError } from '../errors.js';
 import { LocalHost, tail } from '../host/local.js';
 import type { Host } from '../host/types.js';
 import { entrySources } from '../lib/detect.js';
-import { connectFleet, type Fleet } from '../lib/multi.js';
+import type { Fleet } from '../lib/multi.js';
 import type { Reporter } from '../output/reporter.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
 
@@ -588,6 +588,7 @@ export function checkSessionStore(config: ZddConfig): Check {
 export async function checkHosts(config: ZddConfig, out: Reporter): Promise<Check[]> {
   let fleet: Fleet;
   try {
+    const { connectFleet } = await import('../lib/multi.js');
     fleet = await connectFleet(config, out);
   } catch (err) {
     return [row('ssh', 'fail', (err as Error).message, (err as ZddError).hint)];
