@@ -6,7 +6,7 @@ import { executeSteps } from '../lib/execute.js';
 import { runHook } from '../lib/hooks.js';
 import { inputsFor, type Inputs } from '../lib/inputs.js';
 import { decideNginxReload } from '../lib/nginx.js';
-import { pathsFor, timestampId } from '../lib/paths.js';
+import { freshReleaseId, pathsFor } from '../lib/paths.js';
 import { ecosystemSource } from '../lib/pm2.js';
 import { readRelease, updateRelease } from '../lib/release.js';
 import { closePm2, instancesOf } from '../lib/reload.js';
@@ -23,15 +23,6 @@ export interface DeployOptions extends GlobalOptions {
   cache?: boolean;
 }
 
-/** A fresh id: the UTC timestamp, with -2, -3... if a release of that second exists. */
-async function newReleaseId(releasesDir: string, now: Date): Promise<string> {
-  const host = new LocalHost();
-  const base = timestampId(now);
-  let id = base;
-  for (let n = 2; await host.lstat(`${releasesDir}/${id}`); n++) id = `${base}-${n}`;
-  return id;
-}
-
 export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise<CommandResult> {
   const lockWait = parseLockWait(opts.lockWait);
   const config = await loadConfig({ configPath: opts.config, cwd: io.cwd });
@@ -43,7 +34,7 @@ export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise
     config,
     out: io.out,
     flags,
-    releaseId: await newReleaseId(paths.releases, new Date()),
+    releaseId: await freshReleaseId([{ host: new LocalHost(), releases: paths.releases }], new Date()),
   });
 
   // Hashing the parts' inputs starts now; the check below and the build steps share the result.

@@ -7,8 +7,8 @@ import type { ZddConfig } from '../config/schema.js';
 import { EXIT, UsageError } from '../errors.js';
 import { runHook } from '../lib/hooks.js';
 import { inputsFor } from '../lib/inputs.js';
-import { buildOnceOf, connectFleet, executeOnHosts, hostContexts, skipped, type Fleet, type HostRun, type Phases } from '../lib/multi.js';
-import { pathsFor, releaseRef, timestampId } from '../lib/paths.js';
+import { buildOnceOf, connectFleet, executeOnHosts, hostContexts, skipped, type HostRun, type Phases } from '../lib/multi.js';
+import { freshReleaseId, pathsFor, releaseRef } from '../lib/paths.js';
 import { currentId, updateRelease } from '../lib/release.js';
 import { loadCandidates, selectTarget } from '../lib/select.js';
 import { beforeSwitch } from '../steps/hooks.js';
@@ -30,22 +30,11 @@ function splitAtSwitch(steps: Step[], finishIds: string[]): { prepare: Step[]; s
   };
 }
 
-/** A fresh id no host has used: the UTC timestamp, with -2, -3... if taken on any of them. */
-async function fleetReleaseId(fleet: Fleet): Promise<string> {
-  const base = timestampId(new Date());
-  let id = base;
-  for (let n = 2; ; n++) {
-    const taken = await Promise.all(fleet.hosts.map((h, i) => h.lstat(`${pathsFor(fleet.entries[i]!.config).releases}/${id}`)));
-    if (!taken.some(Boolean)) return id;
-    id = `${base}-${n}`;
-  }
-}
-
 export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: CommandIO): Promise<CommandResult> {
   const fleet = await connectFleet(config, io.out);
   let runs: HostRun[] = [];
   try {
-    const id = await fleetReleaseId(fleet);
+    const id = await freshReleaseId(fleet.hosts.map((host, i) => ({ host, releases: pathsFor(fleet.entries[i]!.config).releases })), new Date());
     runs = await hostContexts({ fleet, command: 'deploy', out: io.out, flags, releaseId: id });
     for (const r of runs) void inputsFor(r.ctx);
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ZddConfig } from '../config/schema.js';
+import type { Host } from '../host/types.js';
 import type { Paths, ReleaseRef } from '../steps/types.js';
 
 export function deployPaths(deployTo: string): Paths {
@@ -37,4 +38,15 @@ export function idFromLink(link: string | undefined): string | undefined {
   if (!link) return undefined;
   const id = path.basename(link.replace(/\/+$/, ''));
   return RELEASE_ID.test(id) ? id : undefined;
+}
+
+/**
+ * A fresh release id: the UTC timestamp of `now`, with -2, -3... while a release of that id exists on
+ * any of the targets (every host of a deploy gets the same id).
+ */
+export async function freshReleaseId(targets: Array<{ host: Host; releases: string }>, now: Date): Promise<string> {
+  const base = timestampId(now);
+  let id = base;
+  for (let n = 2; (await Promise.all(targets.map((t) => t.host.lstat(`${t.releases}/${id}`)))).some(Boolean); n++) id = `${base}-${n}`;
+  return id;
 }
