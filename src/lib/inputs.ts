@@ -202,11 +202,21 @@ export function configInputs(config: ZddConfig): string {
   return digest({ part: 'config', config: shaped });
 }
 
-export async function computeInputs(config: ZddConfig, opts: { env?: NodeJS.ProcessEnv; node: string }): Promise<Inputs> {
+/**
+ * The frontend and backend hashes of one project, shared by the hosts of one deploy: they do not
+ * depend on the host (install does: its Node), so the project is hashed once, not once per host.
+ */
+export interface SharedPartInputs {
+  frontend?: Promise<string | undefined>;
+  backend?: Promise<string | undefined>;
+}
+
+export async function computeInputs(config: ZddConfig, opts: { env?: NodeJS.ProcessEnv; node: string; shared?: SharedPartInputs }): Promise<Inputs> {
   const env = opts.env ?? process.env;
+  const shared = opts.shared ?? {};
   const [frontend, backend, install] = await Promise.all([
-    frontendInputs(config, env),
-    backendInputs(config, env),
+    (shared.frontend ??= frontendInputs(config, env)),
+    (shared.backend ??= backendInputs(config, env)),
     installInputs(config, env, opts.node),
   ]);
   const out: Inputs = { config: configInputs(config) };
@@ -231,7 +241,7 @@ export function inputsFor(ctx: DeployContext): Promise<Inputs | undefined> {
           const r = await ctx.host.exec(['node', '--version'], { readOnly: true, reject: false });
           node = r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : 'unknown';
         }
-        return await computeInputs(ctx.config, { node });
+        return await computeInputs(ctx.config, { node, shared: ctx.notes.sharedInputs as SharedPartInputs | undefined });
       } catch (err) {
         ctx.out.warn(`could not hash the project's files (${(err as Error).message}): building everything, reusing nothing`);
         return undefined;

@@ -24,6 +24,7 @@ import { Interrupted, StepSession, planSteps } from '../runner.js';
 import type { DeployContext, RunFlags, Step } from '../steps/types.js';
 import { buildOnceOf, type BuildOnce } from './build-once.js';
 import { newContext, trapSignals } from './context.js';
+import type { SharedPartInputs } from './inputs.js';
 import { pathsFor } from './paths.js';
 import { appendHistory, currentId } from './release.js';
 import { closePm2 } from './reload.js';
@@ -90,6 +91,8 @@ export async function hostContexts(opts: {
   const builder: Host = opts.flags.dryRun ? new PrintingHost(new LocalHost(), (l) => opts.out.info(l)) : new LocalHost();
   // What every host's build steps share: the user's build commands run once, here.
   const buildOnce: BuildOnce = { dirs: [] };
+  // ...and the project's files are hashed once for all of them.
+  const sharedInputs: SharedPartInputs = {};
   return Promise.all(
     opts.fleet.hosts.map(async (host, i) => {
       const config = opts.fleet.entries[i]!.config;
@@ -103,7 +106,7 @@ export async function hostContexts(opts: {
       opts.out.addSecrets(Object.entries(opts.fleet.entries[i]!.target.env ?? {}).filter(([k, v]) => !plain.has(k) && !v.startsWith('/')).map(([, v]) => v));
       const ctx = newContext({
         command: opts.command, config, host: target, builder, out, flags: opts.flags, releaseId: opts.releaseId, previousId: prev,
-        notes: { buildOnce, hostIndex: i },
+        notes: { buildOnce, sharedInputs, hostIndex: i },
       });
       return { host, ctx, session: new StepSession(ctx) };
     }),
