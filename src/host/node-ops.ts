@@ -6,7 +6,7 @@
  */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fs } from 'node:fs';
+import { constants as fsConstants, existsSync, promises as fs } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import os from 'node:os';
@@ -469,13 +469,15 @@ export function rawExec(req: RawExecRequest, onOutput?: (chunk: string) => void,
       signal?.removeEventListener('abort', onAbort);
       resolve(res);
     };
-    child.on('error', async (err: NodeJS.ErrnoException) => {
+    child.on('error', (err: NodeJS.ErrnoException) => {
       res.exitCode = 127;
       res.spawnError = err.code ?? err.message;
-      if (err.code === 'ENOENT' && req.cwd !== undefined) res.cwdMissing = !(await statOrUndefined(req.cwd, true));
+      // Synchronously: 'close' follows at once and must not settle the result before this is known.
+      if (err.code === 'ENOENT' && req.cwd !== undefined) res.cwdMissing = !existsSync(req.cwd);
       finish();
     });
     child.on('close', (code, sig) => {
+      if (settled) return; // a spawn error already settled it
       res.exitCode = code;
       res.signal = sig;
       finish();
