@@ -17,13 +17,76 @@
  *   still in flight with `Connection: close` and closes their connection after the response, closes
  *   WebSocket clients with 1001 "going away" (terminating those that do not answer), then runs the
  *   cleanup callbacks (database pools, queues);
- * - waits out the cluster handoff window: for a moment after `server.close()` the PM2 primary may
- *   still hand this worker a connection; Node passes it back, but only while this process is alive;
+ * - leaves a PM2 cluster cleanly: for a moment after `server.close()` the PM2 primary may still hand
+ *   this worker a connection; Node passes it back, but only while this process is alive. So a cluster
+ *   worker exits only after a round trip to the primary (Node's `cluster.worker.disconnect()`), whose
+ *   answer comes after the primary has taken the worker out of its rotation. That takes a few ms;
+ *   on a Node without `process.getBuiltinModule` (before 20.16) it waits a fixed second instead;
  * - exits 0 when all of that is done, or at a deadline before PM2's SIGKILL: `killTimeout` (option,
  *   else env ZDD_KILL_TIMEOUT, which zdd sets, else PM2's default 1600) minus `deadlineMargin`.
  *
  * This file is copied verbatim (compiled) to templates/reload-safe.mjs; a test keeps them equal.
  */
+/**
+ * This process's `cluster.worker` (PM2 cluster mode runs apps as Node cluster workers); undefined in
+ * fork mode, outside PM2, or where `process.getBuiltinModule` is missing (`null` then: cannot tell).
+ */
+function clusterWorker() {
+    const getBuiltin = process.getBuiltinModule;
+    if (typeof getBuiltin !== 'function')
+        return typeof process.send === 'function' ? null : undefined;
+    const cluster = getBuiltin('node:cluster');
+    return cluster?.isWorker ? cluster.worker : undefined;
+}
+/**
+ * Leave the cluster: Node's worker-side `disconnect()` sends the primary a message and waits for its
+ * answer. The primary handles its messages in order, so that answer comes after it handled the close
+ * `server.close()` sent; and any connection it handed over before then reached this worker first and
+ * was passed back. Resolves on the answer, at once outside a cluster, or after `boundMs`.
+ */
+function leaveCluster(worker, boundMs) {
+    if (!worker || !worker.isConnected())
+        return Promise.resolve('none');
+    return new Promise((resolve) => {
+        const t = setTimeout(() => resolve('timeout'), boundMs);
+        worker.once('disconnect', () => {
+            clearTimeout(t);
+            resolve('left');
+        });
+        try {
+            worker.disconnect();
+        }
+        catch {
+            clearTimeout(t);
+            resolve('none');
+        }
+    });
+}
+/**
+ * Resolves once what was written to stdout and stderr went out, or after `boundMs`. PM2's cluster
+ * mode writes an app's logs to their files from inside the app, asynchronously: an exit right after
+ * the last lines cuts them off.
+ */
+function flushOutput(boundMs) {
+    return new Promise((resolve) => {
+        let left = 2;
+        const t = setTimeout(resolve, boundMs);
+        const one = () => {
+            if (--left === 0) {
+                clearTimeout(t);
+                resolve();
+            }
+        };
+        for (const stream of [process.stdout, process.stderr]) {
+            try {
+                stream.write('', one);
+            }
+            catch {
+                one();
+            }
+        }
+    });
+}
 let processDraining = false;
 /** Every reloadSafe() of this process: the process exits once all of those draining are done. */
 const instances = [];
@@ -48,7 +111,8 @@ export function reloadSafe(server, options = {}) {
     const margin = msValue(options.deadlineMargin, 500);
     // Never let the margin eat more than half of a short killTimeout.
     const deadlineMs = Math.max(killTimeout - margin, Math.floor(killTimeout / 2));
-    const handoffMs = Math.min(msValue(options.handoffWindow, 1000), deadlineMs);
+    const worker = clusterWorker();
+    const handoffMs = Math.min(msValue(options.handoffWindow, worker === null ? 1000 : 0), deadlineMs);
     const wsCloseMs = msValue(options.webSocketCloseTimeout, 2000);
     const hooks = asList(options.onShutdown);
     const wsServers = asList(options.webSocketServer);
@@ -127,9 +191,19 @@ export function reloadSafe(server, options = {}) {
                 // Several servers in one process: the last one to finish draining ends the process.
                 const last = instances.every((i) => !i.draining || i.done);
                 say(`${why} after ${Date.now() - started} ms${last ? '; exiting' : ''}`, level);
-                resolveFinished();
-                if (last)
+                if (!last)
+                    return resolveFinished();
+                // The round trip gets what is left of the deadline (at least a moment, after a deadline hit).
+                const bound = Math.max(deadlineMs - (Date.now() - started), Math.min(250, margin / 2));
+                void (async () => {
+                    await flushOutput(Math.min(bound, 1000));
+                    return leaveCluster(worker, bound);
+                })().then((left) => {
+                    if (left === 'timeout')
+                        say(`the cluster primary did not confirm within ${bound} ms; exiting anyway`, 'error');
+                    resolveFinished();
                     exit(0);
+                });
             };
             // 1. Stop accepting. Since Node 19 close() also closes idle keep-alive sockets.
             let closed = false;
@@ -176,7 +250,7 @@ export function reloadSafe(server, options = {}) {
                 t.unref();
                 timers.push(t);
             }
-            // 4. The cluster handoff window.
+            // 4. An extra wait after close(), if asked for (the cluster round trip comes at the exit).
             if (!windowOver) {
                 const t = setTimeout(() => {
                     windowOver = true;

@@ -15,8 +15,11 @@
  *   still in flight with `Connection: close` and closes their connection after the response, closes
  *   WebSocket clients with 1001 "going away" (terminating those that do not answer), then runs the
  *   cleanup callbacks (database pools, queues);
- * - waits out the cluster handoff window: for a moment after `server.close()` the PM2 primary may
- *   still hand this worker a connection; Node passes it back, but only while this process is alive;
+ * - leaves a PM2 cluster cleanly: for a moment after `server.close()` the PM2 primary may still hand
+ *   this worker a connection; Node passes it back, but only while this process is alive. So a cluster
+ *   worker exits only after a round trip to the primary (Node's `cluster.worker.disconnect()`), whose
+ *   answer comes after the primary has taken the worker out of its rotation. That takes a few ms;
+ *   on a Node without `process.getBuiltinModule` (before 20.16) it waits a fixed second instead;
  * - exits 0 when all of that is done, or at a deadline before PM2's SIGKILL: `killTimeout` (option,
  *   else env ZDD_KILL_TIMEOUT, which zdd sets, else PM2's default 1600) minus `deadlineMargin`.
  *
@@ -54,8 +57,9 @@ export interface ReloadSafeOptions {
   /** The process exits this many ms before `killTimeout` at the latest. Default 500. */
   deadlineMargin?: number;
   /**
-   * ms to stay alive after `server.close()` so the PM2 primary can take back a connection it handed
-   * to this worker just before. Default 1000. Capped by the deadline.
+   * ms to stay alive after `server.close()`, on top of the round trip to the cluster primary. Default
+   * 0 (1000 in a cluster worker on a Node without `process.getBuiltinModule`, where zdd cannot reach
+   * the cluster module without an import). Capped by the deadline.
    */
   handoffWindow?: number;
   /** ms a WebSocket client gets to answer the 1001 close before it is terminated. Default 2000. */
@@ -79,6 +83,72 @@ export interface ReloadSafe {
   shutdown(reason?: string): Promise<void>;
   /** Resolves once `ready` was sent (or would have been, without an IPC channel). */
   readonly ready: Promise<void>;
+}
+
+/** The part of Node's `cluster.worker` this helper uses. */
+interface ClusterWorkerLike {
+  isConnected(): boolean;
+  disconnect(): unknown;
+  once(event: 'disconnect', listener: () => void): unknown;
+}
+
+/**
+ * This process's `cluster.worker` (PM2 cluster mode runs apps as Node cluster workers); undefined in
+ * fork mode, outside PM2, or where `process.getBuiltinModule` is missing (`null` then: cannot tell).
+ */
+function clusterWorker(): ClusterWorkerLike | undefined | null {
+  const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  if (typeof getBuiltin !== 'function') return typeof process.send === 'function' ? null : undefined;
+  const cluster = getBuiltin('node:cluster') as { isWorker?: boolean; worker?: ClusterWorkerLike } | undefined;
+  return cluster?.isWorker ? cluster.worker : undefined;
+}
+
+/**
+ * Leave the cluster: Node's worker-side `disconnect()` sends the primary a message and waits for its
+ * answer. The primary handles its messages in order, so that answer comes after it handled the close
+ * `server.close()` sent; and any connection it handed over before then reached this worker first and
+ * was passed back. Resolves on the answer, at once outside a cluster, or after `boundMs`.
+ */
+function leaveCluster(worker: ClusterWorkerLike | undefined | null, boundMs: number): Promise<'left' | 'timeout' | 'none'> {
+  if (!worker || !worker.isConnected()) return Promise.resolve('none');
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve('timeout'), boundMs);
+    worker.once('disconnect', () => {
+      clearTimeout(t);
+      resolve('left');
+    });
+    try {
+      worker.disconnect();
+    } catch {
+      clearTimeout(t);
+      resolve('none');
+    }
+  });
+}
+
+/**
+ * Resolves once what was written to stdout and stderr went out, or after `boundMs`. PM2's cluster
+ * mode writes an app's logs to their files from inside the app, asynchronously: an exit right after
+ * the last lines cuts them off.
+ */
+function flushOutput(boundMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    let left = 2;
+    const t = setTimeout(resolve, boundMs);
+    const one = () => {
+      if (--left === 0) {
+        clearTimeout(t);
+        resolve();
+      }
+    };
+    for (const stream of [process.stdout, process.stderr]) {
+      try {
+        stream.write('', one);
+      } catch {
+        one();
+      }
+    }
+  });
 }
 
 let processDraining = false;
@@ -109,7 +179,8 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
   const margin = msValue(options.deadlineMargin, 500);
   // Never let the margin eat more than half of a short killTimeout.
   const deadlineMs = Math.max(killTimeout - margin, Math.floor(killTimeout / 2));
-  const handoffMs = Math.min(msValue(options.handoffWindow, 1000), deadlineMs);
+  const worker = clusterWorker();
+  const handoffMs = Math.min(msValue(options.handoffWindow, worker === null ? 1000 : 0), deadlineMs);
   const wsCloseMs = msValue(options.webSocketCloseTimeout, 2000);
   const hooks = asList(options.onShutdown);
   const wsServers = asList(options.webSocketServer);
@@ -184,8 +255,17 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
         // Several servers in one process: the last one to finish draining ends the process.
         const last = instances.every((i) => !i.draining || i.done);
         say(`${why} after ${Date.now() - started} ms${last ? '; exiting' : ''}`, level);
-        resolveFinished();
-        if (last) exit(0);
+        if (!last) return resolveFinished();
+        // The round trip gets what is left of the deadline (at least a moment, after a deadline hit).
+        const bound = Math.max(deadlineMs - (Date.now() - started), Math.min(250, margin / 2));
+        void (async () => {
+          await flushOutput(Math.min(bound, 1000));
+          return leaveCluster(worker, bound);
+        })().then((left) => {
+          if (left === 'timeout') say(`the cluster primary did not confirm within ${bound} ms; exiting anyway`, 'error');
+          resolveFinished();
+          exit(0);
+        });
       };
 
       // 1. Stop accepting. Since Node 19 close() also closes idle keep-alive sockets.
@@ -229,7 +309,7 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
         timers.push(t);
       }
 
-      // 4. The cluster handoff window.
+      // 4. An extra wait after close(), if asked for (the cluster round trip comes at the exit).
       if (!windowOver) {
         const t = setTimeout(() => {
           windowOver = true;

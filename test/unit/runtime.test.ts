@@ -5,7 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import ts from 'typescript';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -134,7 +134,7 @@ describe('reloadSafe (runtime helper)', () => {
     expect(want).not.toMatch(/^\s*import\s(?!type)/m); // zero dependencies, not even node: modules
   });
 
-  it("sends 'ready' once listening; a request in flight completes with Connection: close; cleanups run; exit 0 after the handoff window", async () => {
+  it("sends 'ready' once listening; a request in flight completes with Connection: close; cleanups run; exit 0 once drained", async () => {
     const app = await startApp();
     expect((await get(app.port, '/healthz')).status).toBe(200);
     const agent = new http.Agent({ keepAlive: true });
@@ -148,15 +148,40 @@ describe('reloadSafe (runtime helper)', () => {
     expect(r.headers.connection).toBe('close');
     const e = await app.exited;
     expect(e).toMatchObject({ code: 0, signal: null });
-    // Never before the handoff window (1000 ms), long before the deadline (8000 - 500 ms).
-    expect(e.at - t0).toBeGreaterThanOrEqual(990);
-    expect(e.at - t0).toBeLessThan(3000);
+    // After the request in flight (~550 ms left), with no fixed wait: not a cluster worker.
+    expect(e.at - t0).toBeGreaterThanOrEqual(450);
+    expect(e.at - t0).toBeLessThan(990);
     const out = app.output();
     expect(out).toMatch(/SIGINT: draining \(1 request in flight, 0 WebSockets\)/);
     expect(out.indexOf('cleanup 1 (SIGINT)')).toBeGreaterThan(-1);
     expect(out.indexOf('cleanup 2')).toBeGreaterThan(out.indexOf('cleanup 1'));
     expect(out).toMatch(/drained after \d+ ms; exiting/);
     agent.destroy();
+  });
+
+  it('as a cluster worker (PM2 cluster mode): exits only after the primary confirmed it left, with no fixed wait', async () => {
+    const primary = fork(join(dirname(fixture), 'primary.mjs'), [], { env: { ...process.env, ZDD_KILL_TIMEOUT: '8000' }, silent: true });
+    let out = '';
+    primary.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    primary.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    const code = await new Promise<number | null>((resolve) => primary.on('exit', (c) => resolve(c)));
+    expect(code, out).toBe(0);
+    const result = JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as { events: string[]; code: number; ms: number };
+    // Node's worker.disconnect(): the primary answers, then the IPC channel closes, then the exit.
+    expect(result.events).toEqual(['ready', 'disconnect (asked by the worker)', 'exit']);
+    expect(result.code).toBe(0);
+    expect(result.ms).toBeLessThan(900);
+    expect(out).toMatch(/drained after \d+ ms; exiting/);
+  });
+
+  it('falls back to a fixed 1000 ms handoff window where process.getBuiltinModule is missing (Node < 20.16)', async () => {
+    const app = await startApp({ NODE_OPTIONS: '--import=data:text/javascript,delete%20process.getBuiltinModule' });
+    const t0 = Date.now();
+    app.child.kill('SIGINT');
+    const e = await app.exited;
+    expect(e).toMatchObject({ code: 0, signal: null });
+    expect(e.at - t0).toBeGreaterThanOrEqual(990);
+    expect(e.at - t0).toBeLessThan(3000);
   });
 
   it('closes an idle keep-alive connection with FIN at once; a request that arrives while draining gets 503 and Connection: close', async () => {

@@ -1,6 +1,7 @@
 'use strict';
 // Zero-dependency example backend for zdd. Designed for PM2 cluster reloads:
 // it signals readiness, and on shutdown it drains in-flight requests before exiting.
+const cluster = require('node:cluster');
 const http = require('node:http');
 const path = require('node:path');
 const fs = require('node:fs');
@@ -69,11 +70,22 @@ let closed = false;
 // Under a PM2 cluster the primary process hands connections to workers over IPC. For a moment after
 // server.close() it may still hand one to this worker; Node sends such a connection back to the
 // primary, but only if this process is still alive. Exiting inside that window strands the
-// connection in the primary (the client hangs until its timeout), so wait it out.
-const HANDOFF_WINDOW_MS = 1000;
-let handoffWindowOver = false;
+// connection in the primary (the client hangs until its timeout). So a cluster worker leaves with
+// cluster.worker.disconnect(): Node asks the primary, which answers only after it has handled the
+// close (messages are handled in order), and by then every connection handed over came back.
+let exiting = false;
 function maybeExit() {
-  if (draining && closed && handoffWindowOver && inFlight === 0) process.exit(0);
+  if (!draining || !closed || inFlight !== 0 || exiting) return;
+  exiting = true;
+  if (cluster.isWorker && cluster.worker.isConnected()) {
+    // PM2's cluster mode writes this process's logs to their files asynchronously: let them finish.
+    process.stdout.write('', () => {
+      cluster.worker.once('disconnect', () => process.exit(0));
+      cluster.worker.disconnect();
+    });
+  } else {
+    process.exit(0);
+  }
 }
 
 function shutdown(reason) {
@@ -89,10 +101,6 @@ function shutdown(reason) {
     closed = true;
     maybeExit();
   });
-  setTimeout(() => {
-    handoffWindowOver = true;
-    maybeExit();
-  }, HANDOFF_WINDOW_MS);
   server.closeIdleConnections();
   // Active keep-alive sockets get `Connection: close` on their next response and close after it.
   maybeExit();
