@@ -256,11 +256,13 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
         const last = instances.every((i) => !i.draining || i.done);
         say(`${why} after ${Date.now() - started} ms${last ? '; exiting' : ''}`, level);
         if (!last) return resolveFinished();
-        // The round trip gets what is left of the deadline (at least a moment, after a deadline hit).
-        const bound = Math.max(deadlineMs - (Date.now() - started), Math.min(250, margin / 2));
+        // Flushing the logs and the round trip share what is left of the deadline (a moment after a
+        // deadline hit, still well before PM2's SIGKILL).
+        const bound = Math.max(deadlineMs - (Date.now() - started), Math.min(100, margin / 4));
+        const end = Date.now() + bound;
         void (async () => {
-          await flushOutput(Math.min(bound, 1000));
-          return leaveCluster(worker, bound);
+          await flushOutput(Math.min(bound / 2, 1000));
+          return leaveCluster(worker, Math.max(end - Date.now(), 0));
         })().then((left) => {
           if (left === 'timeout') say(`the cluster primary did not confirm within ${bound} ms; exiting anyway`, 'error');
           resolveFinished();
