@@ -3,12 +3,12 @@
  * contract's exit codes (0 ok · 1 failed · 2 usage/config · 3 locked) and prints them.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { ConfigError, EXIT, StepFailed, ZddError, exitCodeOf } from './errors.js';
 import { makeIO, type CommandIO, type CommandResult, type GlobalOptions } from './commands/common.js';
+import { packagePath } from './lib/package-root.js';
 
-const require = createRequire(import.meta.url);
-const pkg = require('../package.json') as { version: string };
+const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
 
 type Action = (opts: Record<string, unknown> & GlobalOptions, io: CommandIO, args: string[]) => Promise<CommandResult>;
 

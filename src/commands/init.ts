@@ -5,11 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CONFIG_NAMES } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { LocalHost } from '../host/local.js';
 import { detectProject, renderTemplate, type Detection } from '../lib/detect.js';
+import { packagePath } from '../lib/package-root.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
 
 export interface InitOptions extends GlobalOptions {
@@ -17,8 +17,8 @@ export interface InitOptions extends GlobalOptions {
   deployTo?: string;
 }
 
-/** templates/ of this package: src/commands/ and dist/commands/ are both two levels down. */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+/** templates/ of this package. */
+export const TEMPLATES_DIR = `${packagePath('templates')}/`;
 
 function template(name: string): string {
   return readFileSync(path.join(TEMPLATES_DIR, name), 'utf8');

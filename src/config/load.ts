@@ -7,11 +7,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseHostString } from '../lib/host-string.js';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { brief, formatIssues, formatPath } from './messages.js';
 import { configSchema, type ZddConfig } from './schema.js';
 import { isDir, isFile } from '../lib/fs-checks.js';
+import { packagePath } from '../lib/package-root.js';
 
 export const CONFIG_NAMES = ['zdd.config.ts', 'zdd.config.mts', 'zdd.config.js', 'zdd.config.mjs', 'zdd.config.json'];
 
@@ -172,10 +172,10 @@ function readJson(file: string, shown: string): unknown {
 }
 
 function ownPackageEntry(): string {
-  // dist/config/load.js → dist/index.js; when run from sources (tests), src/index.ts.
-  const js = fileURLToPath(new URL('../index.js', import.meta.url));
+  // dist/index.js once built; before that (tests from a fresh checkout), src/index.ts.
+  const js = packagePath('dist', 'index.js');
   if (existsSync(js)) return js;
-  return fileURLToPath(new URL('../index.ts', import.meta.url));
+  return packagePath('src', 'index.ts');
 }
 
 function escapeRe(s: string): string {

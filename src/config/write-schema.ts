@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { packagePath } from '../lib/package-root.js';
 import { configSchema } from './schema.js';
 
 export const SCHEMA_ID = 'https://unpkg.com/zdd/schema/zdd.schema.json';
@@ -23,8 +24,8 @@ export function schemaText(): string {
   return `${JSON.stringify(buildJsonSchema(), null, 2)}\n`;
 }
 
-/** Where the package keeps it: <package>/schema/zdd.schema.json (from dist/config or src/config). */
-export const SCHEMA_FILE = fileURLToPath(new URL('../../schema/zdd.schema.json', import.meta.url));
+/** Where the package keeps it: <package>/schema/zdd.schema.json. */
+export const SCHEMA_FILE = packagePath('schema', 'zdd.schema.json');
 
 export function writeSchema(file = SCHEMA_FILE): boolean {
   const text = schemaText();

@@ -8,11 +8,11 @@
 import { execa } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { CommandFailed, ZddError } from '../errors.js';
 import { parseHostString as parseHost } from '../lib/host-string.js';
 import type { RawExecRequest, RawExecResult } from './node-ops.js';
+import { packagePath } from '../lib/package-root.js';
 import { commandFailure } from './local.js';
 import type {
   BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpResult, LinkResult, SpawnOptions, UploadResult,
@@ -46,10 +46,8 @@ export function targetName(t: SshTarget): string {
 
 /** The agent's source and where it lives on a target: one folder per content hash. */
 function agentFile(): { source: string; dir: string } {
-  // Next to this module in dist/; from the TypeScript sources (tests), the compiled copy in dist/.
-  const here = fileURLToPath(new URL('./node-ops.js', import.meta.url));
-  const file = existsSync(here) ? here : fileURLToPath(new URL('../../dist/host/node-ops.js', import.meta.url));
-  const source = readFileSync(file, 'utf8');
+  // tsc's output (the CLI bundle and the TypeScript sources in tests use the same file).
+  const source = readFileSync(packagePath('dist', 'host', 'node-ops.js'), 'utf8');
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
   return { source, dir: `.cache/zdd/agent-${hash}` };
 }

@@ -1,4 +1,4 @@
-// zdd rollback, releases and status through the real CLI (dist/, build it first with `npx tsc -p .`),
+// zdd rollback, releases and status through the real CLI (dist/, build it first with `npm run build`),
 // with real PM2 (a temp PM2_HOME) and a real Nginx on loopback, under load through Nginx.
 import { execa } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';

@@ -2,7 +2,7 @@
  * The real built CLI (`node bin/zdd ...`) with CI=1: help, usage errors, `deploy --dry-run` in CI
  * and JSON output, and a config error as JSON.
  *
- * Needs a build (`npx tsc -p .`); it does not build by itself. PM2_HOME points at an empty temp
+ * Needs a build (`npm run build`); it does not build by itself. PM2_HOME points at an empty temp
  * folder and `pm2` on PATH is a stub (`pm2 jlist` prints `[]`), so no PM2 daemon is asked or started.
  */
 import { execa } from 'execa';
@@ -26,8 +26,8 @@ let root: string;
 let stubBin: string;
 
 beforeAll(async () => {
-  if (!existsSync(join(repoRoot, 'dist', 'cli.js'))) {
-    throw new Error('dist/cli.js is missing: run `npx tsc -p .` before these tests');
+  if (!existsSync(join(repoRoot, 'dist', 'bundle', 'cli.js'))) {
+    throw new Error('dist/bundle/cli.js is missing: run `npm run build` before these tests');
   }
   const built = (await import(pathToFileURL(join(repoRoot, 'dist', 'steps', 'index.js')).href)) as { deploySteps: Array<{ id: string }> };
   STEP_IDS = built.deploySteps.map((s) => s.id);

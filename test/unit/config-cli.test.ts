@@ -4,7 +4,7 @@
  * ConfigError's exit code. Every case must exit 2, name the offending key (or file), and leave the
  * disk as it was: no deployTo folder, no new file in the project.
  *
- * Needs a build (`npx tsc -p .`); it does not build by itself.
+ * Needs a build (`npm run build`); it does not build by itself.
  */
 import { execa } from 'execa';
 import { existsSync, statSync } from 'node:fs';
@@ -20,10 +20,10 @@ const checker = join(repoRoot, 'test', 'helpers', 'check-config.mjs');
 
 beforeAll(() => {
   const built = join(repoRoot, 'dist', 'config', 'load.js');
-  if (!existsSync(built)) throw new Error('dist/ is missing: run `npx tsc -p .` before these tests');
+  if (!existsSync(built)) throw new Error('dist/ is missing: run `npm run build` before these tests');
   for (const src of ['load.ts', 'messages.ts', 'schema.ts']) {
     if (statSync(join(repoRoot, 'src', 'config', src)).mtimeMs > statSync(built).mtimeMs + 1000) {
-      throw new Error(`dist/ is older than src/config/${src}: run \`npx tsc -p .\` before these tests`);
+      throw new Error(`dist/ is older than src/config/${src}: run \`npm run build\` before these tests`);
     }
   }
 });

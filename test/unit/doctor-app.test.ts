@@ -17,7 +17,7 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 beforeAll(() => {
-  if (!existsSync(join(repoRoot, 'dist', 'cli.js'))) throw new Error('build first: npx tsc -p .');
+  if (!existsSync(join(repoRoot, 'dist', 'bundle', 'cli.js'))) throw new Error('build first: npm run build');
 });
 
 /** A project whose backend/server.js is `source`, with a short killTimeout so bad apps fail fast. */

@@ -43,7 +43,7 @@ function checksOf(stdout: string): Check[] {
 }
 
 beforeAll(() => {
-  if (!existsSync(join(repoRoot, 'dist', 'cli.js'))) throw new Error('build first: npx tsc -p .');
+  if (!existsSync(join(repoRoot, 'dist', 'bundle', 'cli.js'))) throw new Error('build first: npm run build');
 });
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
