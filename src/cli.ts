@@ -3,12 +3,9 @@
  * contract's exit codes (0 ok · 1 failed · 2 usage/config · 3 locked) and prints them.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { ConfigError, EXIT, StepFailed, ZddError, exitCodeOf } from './errors.js';
 import { makeIO, type CommandIO, type CommandResult, type GlobalOptions } from './commands/common.js';
-import { packagePath } from './lib/package-root.js';
-
-const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
+import { PACKAGE_VERSION } from './lib/package-root.js';
 
 type Action = (opts: Record<string, unknown> & GlobalOptions, io: CommandIO, args: string[]) => Promise<CommandResult>;
 
@@ -33,7 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .name('zdd')
     .description('Zero-downtime deploys for a Vite/React frontend and a Node backend (PM2 + Nginx).')
-    .version(pkg.version, '-V, --version')
+    .version(PACKAGE_VERSION, '-V, --version')
     .option('-c, --config <path>', 'config file (default: zdd.config.{ts,mts,js,mjs,json} in the working folder)')
     .option('--ci', 'no prompts, no spinners, plain timestamped lines (also when CI is set)')
     .option('--json', 'one JSON document on stdout; logs go to stderr')

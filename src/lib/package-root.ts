@@ -7,13 +7,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-function find(): string {
+function find(): { root: string; version: string } {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pj = path.join(dir, 'package.json');
     if (existsSync(pj)) {
       try {
-        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'zdd') return dir;
+        const pkg = JSON.parse(readFileSync(pj, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === 'zdd') return { root: dir, version: String(pkg.version) };
       } catch {
         // not ours; keep walking up
       }
@@ -24,7 +25,10 @@ function find(): string {
   }
 }
 
-export const PACKAGE_ROOT = find();
+const own = find();
+export const PACKAGE_ROOT = own.root;
+/** zdd's version, from that package.json. */
+export const PACKAGE_VERSION = own.version;
 
 /** A path inside zdd's package. */
 export const packagePath = (...parts: string[]): string => path.join(PACKAGE_ROOT, ...parts);
