@@ -5,21 +5,17 @@
 // connection per request (32 loops, no retries, 5 s timeout, straight at PM2's port):
 //   8a exit as soon as drained; 8b wait a fixed second after close(); 8c zdd/runtime (leave the
 //   cluster: a round trip to the primary, then exit). Written to bench/results-handoff.md.
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startLoad, type LoadReport } from '../test/helpers/load.js';
-import { pm2Bin, repoRoot, tempPm2Home, type TempPm2Home } from '../test/helpers/pm2.js';
-import { freePort } from '../test/helpers/ports.js';
+import { reloadsUnderLoad, startHandoffCluster } from '../test/helpers/handoff.js';
+import { type LoadReport } from '../test/helpers/load.js';
+import { repoRoot, type TempPm2Home } from '../test/helpers/pm2.js';
 
-const execFileAsync = promisify(execFile);
 const RELOADS = 20;
 const CONCURRENCY = 32;
 const resultsPath = join(repoRoot, 'bench', 'results-handoff.md');
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 interface Row {
@@ -36,38 +32,11 @@ afterEach(async () => {
 });
 
 async function measure(id: string, what: string, script: string, env: Record<string, string>): Promise<Row> {
-  home = await tempPm2Home();
-  const pm2 = home;
-  const port = await freePort();
-  const eco = join(pm2.home, 'handoff.config.cjs');
-  const app = {
-    name: 'handoff',
-    script,
-    instances: 2,
-    exec_mode: 'cluster',
-    wait_ready: true,
-    listen_timeout: 8000,
-    kill_timeout: 8000,
-    env: { PORT: String(port), ZDD_KILL_TIMEOUT: '8000', ...env },
-  };
-  await writeFile(eco, `module.exports = { apps: [${JSON.stringify(app)}] };\n`);
-  const run = (...args: string[]) => execFileAsync(pm2Bin, args, { env: pm2.env, timeout: 60_000 });
-  await run('start', eco);
-  const load = startLoad({ url: `http://127.0.0.1:${port}`, paths: ['/'], concurrency: CONCURRENCY, keepAlive: false, requestTimeoutMs: 5000, maxDurationMs: 300_000 });
-  const reloadMs: number[] = [];
-  try {
-    await sleep(500);
-    for (let i = 0; i < RELOADS; i++) {
-      const t0 = Date.now();
-      await run('reload', 'handoff');
-      reloadMs.push(Date.now() - t0);
-      await sleep(200);
-    }
-    await sleep(6000); // longer than the request timeout: a stranded connection is counted
-  } finally {
-    await load.stop();
-  }
-  const row = { id, what, report: load.snapshot(), reloadMs };
+  const cluster = await startHandoffCluster(script, env);
+  home = cluster.pm2;
+  // settleMs longer than the request timeout: a stranded connection is counted.
+  const { report, reloadMs } = await reloadsUnderLoad(cluster, { reloads: RELOADS, concurrency: CONCURRENCY, settleMs: 6000 });
+  const row = { id, what, report, reloadMs };
   rows.push(row);
   return row;
 }
