@@ -22,3 +22,15 @@ await build({
   output: { dir: 'dist/bundle', format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
   logLevel: 'warn',
 });
+
+// zdd's reload safety for apps that do nothing for it (src/runtime/preload.ts and the runtime it
+// uses), as one CommonJS file with no imports but Node's: zdd copies it into every release and starts
+// the app with `node --require` on it, for CommonJS and ES module apps alike.
+await build({
+  cwd: root,
+  input: 'dist/runtime/preload.js',
+  platform: 'node',
+  external: (id) => id.startsWith('node:'),
+  output: { file: 'dist/runtime/reload-safe.cjs', format: 'cjs' },
+  logLevel: 'warn',
+});

@@ -14,6 +14,8 @@ import { ConfigError, type ZddError } from '../errors.js';
 import { LocalHost, tail } from '../host/local.js';
 import type { Host } from '../host/types.js';
 import { entrySources } from '../lib/detect.js';
+import { packagePath } from '../lib/package-root.js';
+import { describeMode, readReloadSafety, RELOAD_SAFETY_FILE } from '../lib/reload-safety.js';
 import type { Fleet } from '../lib/multi.js';
 import type { Reporter } from '../output/reporter.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
@@ -266,7 +268,8 @@ const CLUSTER_PROBE = `
 import cluster from 'node:cluster';
 const script = process.argv[process.argv.length - 1];
 const killTimeout = Number(process.env.ZDD_KILL_TIMEOUT) || 1600;
-cluster.setupPrimary({ exec: script, execArgv: [], args: [], silent: false });
+const preload = process.env.ZDD_PROBE_REQUIRE;
+cluster.setupPrimary({ exec: script, execArgv: preload ? ['--require', preload] : [], args: [], silent: false });
 const worker = cluster.fork();
 worker.on('message', (m) => { if (process.connected) process.send(m); });
 process.on('message', (m) => { try { worker.send(m); } catch {} });
@@ -360,6 +363,15 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 
+/** Who makes the app reload-safe, from the line zdd's reload safety printed in the probe. */
+function reloadSafetyRow(on: boolean, output: string): Check {
+  if (!on) return row('app reload safety', 'ok', "backend.reloadSafe is off: the app's own code sends ready and drains (the checks below say how well)");
+  const { mode, otherPorts } = readReloadSafety(output);
+  if (mode) return row('app reload safety', 'ok', describeMode(mode));
+  const where = otherPorts.length ? `it listens on port ${otherPorts.join(', ')}, not on PORT` : 'it saw no server listening on PORT';
+  return row('app reload safety', 'fail', `zdd's reload safety could not take the app's server over: ${where}`, 'listen on Number(process.env.PORT); the canary fails the same way');
+}
+
 /**
  * Boot the app as PM2's cluster mode runs it (a cluster worker of a stand-in primary, CLUSTER_PROBE;
  * IPC, free PORT, the app's env) and check what PM2 relies on:
@@ -383,7 +395,15 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
   const proc = host.spawn([process.execPath, '--input-type=module', '-e', CLUSTER_PROBE, path.join(app.cwd, app.script)], {
     cwd: app.cwd,
     ipc: true,
-    env: { ...b.env, PORT: String(port), ZDD_RELEASE: app.release, ZDD_DOCTOR: '1', ZDD_KILL_TIMEOUT: String(b.killTimeout) },
+    env: {
+      ...b.env,
+      PORT: String(port),
+      ZDD_RELEASE: app.release,
+      ZDD_DOCTOR: '1',
+      ZDD_KILL_TIMEOUT: String(b.killTimeout),
+      // As PM2 starts it: with zdd's reload safety (the copy this zdd ships), unless backend.reloadSafe is false.
+      ...(b.reloadSafe ? { ZDD_PROBE_REQUIRE: packagePath('dist', 'runtime', RELOAD_SAFETY_FILE) } : {}),
+    },
   });
   const startedAt = Date.now();
   let readyAt = 0;
@@ -441,6 +461,7 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
     } else {
       rows.push(row('app boot', 'ok', `${booted}: ${readyText}, ${hpath} answered ${health}`));
     }
+    rows.push(reloadSafetyRow(b.reloadSafe, proc.output()));
 
     // 2. An idle keep-alive connection, and a request in flight (headers not finished) at SIGINT.
     const idle = await rawConnect(port);
@@ -492,12 +513,12 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
     } else if (!idleUsable) {
       rows.push(row('app keep-alive', 'warn', `not checked: the app closed the connection after its first answer (no keep-alive)`));
     } else if (idle.error) {
-      rows.push(row('app keep-alive', 'warn', `the idle keep-alive connection was reset (${idle.error}), not closed with FIN`, 'close idle connections with server.close() / server.closeIdleConnections(), not by destroying sockets with unread data'));
+      rows.push(row('app keep-alive', 'warn', `the idle keep-alive connection was reset (${idle.error}), not closed with FIN`, 'close a keep-alive connection only once it has been quiet, with socket.end(), never by destroying a socket that may hold a request (reloadSafe() does)'));
     } else if (idle.endedAt && idle.endedAt - t0 <= 500 && !byExit(idle.endedAt)) {
-      rows.push(row('app keep-alive', 'ok', `the idle keep-alive connection was closed cleanly (FIN) ${Math.max(0, idle.endedAt - t0)} ms after SIGINT`));
+      rows.push(row('app keep-alive', 'ok', `the idle keep-alive connection was closed cleanly (FIN) ${Math.max(0, idle.endedAt - t0)} ms after SIGINT, once it had been quiet`));
     } else if (idle.endedAt || idle.closedAt) {
       const at = (idle.endedAt || idle.closedAt) - t0;
-      rows.push(row('app keep-alive', 'warn', `the idle keep-alive connection stayed open ${at} ms after SIGINT${byExit(idle.endedAt || idle.closedAt) ? ', until the process exited' : ''}`, 'close idle keep-alive connections at once on SIGINT: server.closeIdleConnections() (server.close() does it since Node 19)'));
+      rows.push(row('app keep-alive', 'warn', `the idle keep-alive connection stayed open ${at} ms after SIGINT${byExit(idle.endedAt || idle.closedAt) ? ', until the process exited' : ''}`, 'close an idle keep-alive connection on SIGINT once it has been quiet for a moment (reloadSafe() does; leave backend.reloadSafe on and zdd does it)'));
     } else {
       rows.push(row('app keep-alive', 'warn', 'the idle keep-alive connection was still open after the app stopped'));
     }

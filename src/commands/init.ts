@@ -67,8 +67,8 @@ export function renderConfig(d: Detection, deployTo: string, nginxFile: string):
 }
 
 /**
- * zdd's runtime helper (templates/reload-safe.mjs, the same code as `zdd/runtime`) for a backend whose
- * entry neither sends `ready` nor handles SIGINT: PM2 can't replace its workers without loss.
+ * A backend whose entry neither sends `ready` nor handles SIGINT (zdd's reload safety covers it; the
+ * runtime helper, templates/reload-safe.mjs, is there for apps that want to say when they are ready).
  * Undefined when there is no backend or its entry already does both.
  */
 export function planRuntimeHelper(cwd: string, d: Detection): { path: string; entry: string; write: boolean } | undefined {
@@ -217,12 +217,10 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
     out.info(`wrote ${snippet.path} (reloads the page once when a lazy chunk fails to load after a deploy)`);
   } else if (snippet) out.info(`kept ${snippet.path} (already there)`);
 
-  // The runtime helper, for a backend that does not signal ready and drain on SIGINT yet: written
-  // when missing, never overwritten.
+  // A backend that neither sends ready nor drains: zdd's reload safety covers it at deploy, no code change.
   const helper = planRuntimeHelper(cwd, d);
-  if (helper?.write) {
-    await host.writeFile(path.join(cwd, helper.path), template('reload-safe.mjs'));
-    out.info(`wrote ${helper.path} (sends ready, drains on SIGINT: see "Make your app reload-safe" in zdd's README)`);
+  if (helper) {
+    out.info(`${helper.entry} neither sends ready nor drains on SIGINT: zdd makes it reload-safe at deploy (backend.reloadSafe, on by default); no change to the app needed`);
   }
 
   const steps = [
@@ -236,9 +234,6 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
     steps.splice(2, 0, `old tabs: add \`${snippetImport(snippet)}\` at the top of ${snippet.entry ?? 'your entry module (src/main.jsx or main.tsx)'}`);
   } else if (!snippet && d.frontend) {
     steps.splice(2, 0, `old tabs: copy ${path.join(TEMPLATES_DIR, 'preload-error.js')} into your app's source and import it from the entry module`);
-  }
-  if (helper) {
-    steps.splice(2, 0, `reload-safe backend: in ${helper.entry}, \`const { reloadSafe } = require('./reload-safe.mjs')\` (or import it) and call \`reloadSafe(server)\` after listen`);
   }
   out.print('');
   out.print('Next steps:');

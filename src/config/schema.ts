@@ -36,6 +36,12 @@ export const backendSchema = z
     readyTimeout: ms(10_000, "ms to wait for process.send('ready')."),
     waitReady: z.boolean().default(true).describe("The app calls process.send('ready') after listen: PM2 waits for it (wait_ready) and the canary requires it. false: PM2 waits for listen instead."),
     killTimeout: ms(15_000, 'ms an old worker gets to drain after SIGINT.'),
+    reloadSafe: z
+      .boolean()
+      .default(true)
+      .describe(
+        "zdd loads its reload safety into every worker and the canary (node --require): `ready` once the server listens on PORT, and on SIGINT a drain that cuts no request, for an app with no such code; the app's own `ready` and shutdown handlers still run. false: the app does it all itself.",
+      ),
   })
   .describe('The Node backend. Omit for a static-only project.');
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ZddConfig } from '../config/schema.js';
 import type { Host } from '../host/types.js';
 import type { Paths } from '../steps/types.js';
+import { reloadSafetyArgs } from './reload-safety.js';
 
 export interface Pm2Instance {
   pmId: number;
@@ -45,6 +46,8 @@ export function ecosystemSource(config: ZddConfig, paths: Paths, releaseId: stri
     wait_ready: b.waitReady,
     listen_timeout: b.readyTimeout,
     kill_timeout: b.killTimeout,
+    // Always set, even empty: PM2 keeps an app's node_args across reloads unless the file gives new ones.
+    node_args: reloadSafetyArgs(config, paths.current),
     merge_logs: true,
     env: {
       ...b.env,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { CommandFailed, StepFailed } from '../errors.js';
 import { LocalHost } from '../host/local.js';
 import type { DeployContext } from '../steps/types.js';
+import { ensureReloadSafety } from './reload-safety.js';
 import { Pm2Client, RELOAD_IN_PROGRESS, ecosystemSource, pm2Command, type Pm2Instance } from './pm2.js';
 
 export async function pm2For(ctx: DeployContext): Promise<string[]> {
@@ -51,6 +52,8 @@ export function assertManageable(ctx: DeployContext, instances: Pm2Instance[], s
 
 export async function reloadInto(ctx: DeployContext, releaseId: string): Promise<'started' | 'reloaded'> {
   const cwd = ctx.paths.root; // a folder that never moves
+  // A release made before zdd shipped its reload safety (a rollback to it) gets it now.
+  await ensureReloadSafety(ctx.host, ctx.config, path.join(ctx.paths.releases, releaseId));
   await ctx.host.writeFile(ctx.paths.ecosystem, ecosystemSource(ctx.config, ctx.paths, releaseId), { mode: 0o600 });
   const running = await instancesOf(ctx);
   assertManageable(ctx, running, 'pm2');

@@ -10,20 +10,25 @@
  * - sends `process.send('ready')` once the server listens (at once if it already does), which PM2's
  *   `wait_ready` and zdd's canary wait for;
  * - on SIGINT, SIGTERM or PM2's `shutdown` message: marks the process draining (`isDraining()`, for
- *   a health check that answers 503), `server.close()` (stop accepting; under a PM2 cluster this
- *   takes the worker out of the round-robin), closes idle keep-alive connections, answers requests
- *   still in flight with `Connection: close` and closes their connection after the response, closes
- *   WebSocket clients with 1001 "going away" (terminating those that do not answer), then runs the
- *   cleanup callbacks (database pools, queues);
- * - leaves a PM2 cluster cleanly: for a moment after `server.close()` the PM2 primary may still hand
- *   this worker a connection; Node passes it back, but only while this process is alive. So a cluster
- *   worker exits only after a round trip to the primary (Node's `cluster.worker.disconnect()`), whose
- *   answer comes after the primary has taken the worker out of its rotation. That takes a few ms;
- *   on a Node without `process.getBuiltinModule` (before 20.16) it waits a fixed second instead;
+ *   a health check that answers 503) and stops accepting (under a PM2 cluster this takes the worker
+ *   out of the round-robin), without closing keep-alive connections at once: a connection that looks
+ *   idle may already hold the client's next request, unread, and closing it answers that request
+ *   with a reset (Nginx does not retry a POST; a keep-alive client sees an error). Instead every
+ *   response from then on says `Connection: close` and the connection closes after it, and a
+ *   connection is closed (FIN) only once it has been quiet for `quietPeriod` ms with no request
+ *   being read. Then it closes WebSocket clients with 1001 "going away" (terminating those that do
+ *   not answer) and runs the cleanup callbacks (database pools, queues);
+ * - leaves a PM2 cluster cleanly: for a moment after it stops accepting the PM2 primary may still
+ *   hand this worker a connection; Node passes it back, but only while this process is alive. So a
+ *   cluster worker exits only after a round trip to the primary (Node's `cluster.worker.disconnect()`),
+ *   whose answer comes after the primary has taken the worker out of its rotation. That takes a few
+ *   ms; on a Node without `process.getBuiltinModule` (before 20.16) it waits a fixed second instead;
  * - exits 0 when all of that is done, or at a deadline before PM2's SIGKILL: `killTimeout` (option,
  *   else env ZDD_KILL_TIMEOUT, which zdd sets, else PM2's default 1600) minus `deadlineMargin`.
  *
- * This file is copied verbatim (compiled) to templates/reload-safe.mjs; a test keeps them equal.
+ * zdd also loads this code into apps that do not use it (backend.reloadSafe, on by default); a
+ * server given to reloadSafe() is left to it. This file is copied verbatim (compiled) to
+ * templates/reload-safe.mjs; a test keeps them equal.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -62,6 +67,12 @@ export interface ReloadSafeOptions {
    * the cluster module without an import). Capped by the deadline.
    */
   handoffWindow?: number;
+  /**
+   * ms a keep-alive connection must have been quiet (no request in flight, none being read, no bytes
+   * received) before a draining server closes it. Default: env ZDD_QUIET_PERIOD, else 250 (measured:
+   * bench rows 9).
+   */
+  quietPeriod?: number;
   /** ms a WebSocket client gets to answer the 1001 close before it is terminated. Default 2000. */
   webSocketCloseTimeout?: number;
   /** Signals that start draining. Default ['SIGINT', 'SIGTERM']. Pass [] to trigger `shutdown()` yourself. */
@@ -96,7 +107,7 @@ interface ClusterWorkerLike {
  * This process's `cluster.worker` (PM2 cluster mode runs apps as Node cluster workers); undefined in
  * fork mode, outside PM2, or where `process.getBuiltinModule` is missing (`null` then: cannot tell).
  */
-function clusterWorker(): ClusterWorkerLike | undefined | null {
+export function clusterWorker(): ClusterWorkerLike | undefined | null {
   const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
   if (typeof getBuiltin !== 'function') return typeof process.send === 'function' ? null : undefined;
   const cluster = getBuiltin('node:cluster') as { isWorker?: boolean; worker?: ClusterWorkerLike } | undefined;
@@ -109,7 +120,7 @@ function clusterWorker(): ClusterWorkerLike | undefined | null {
  * `server.close()` sent; and any connection it handed over before then reached this worker first and
  * was passed back. Resolves on the answer, at once outside a cluster, or after `boundMs`.
  */
-function leaveCluster(worker: ClusterWorkerLike | undefined | null, boundMs: number): Promise<'left' | 'timeout' | 'none'> {
+export function leaveCluster(worker: ClusterWorkerLike | undefined | null, boundMs: number): Promise<'left' | 'timeout' | 'none'> {
   if (!worker || !worker.isConnected()) return Promise.resolve('none');
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve('timeout'), boundMs);
@@ -131,7 +142,7 @@ function leaveCluster(worker: ClusterWorkerLike | undefined | null, boundMs: num
  * mode writes an app's logs to their files from inside the app, asynchronously: an exit right after
  * the last lines cuts them off.
  */
-function flushOutput(boundMs: number): Promise<void> {
+export function flushOutput(boundMs: number): Promise<void> {
   return new Promise((resolve) => {
     let left = 2;
     const t = setTimeout(resolve, boundMs);
@@ -151,19 +162,165 @@ function flushOutput(boundMs: number): Promise<void> {
   });
 }
 
-let processDraining = false;
+
+/** ms, from an option, an environment variable or a default; rejects nonsense. */
+export function msValue(value: unknown, fallback: number): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** The quiet period of a drain: option, else env ZDD_QUIET_PERIOD, else 250 ms. */
+export const quietPeriodOf = (option?: number): number => msValue(option ?? process.env.ZDD_QUIET_PERIOD, 250);
+
+/** One connection of a draining server, as the drain sees it. */
+interface Conn {
+  requests: number;
+  lastActive: number;
+  bytes: number;
+  ending: boolean;
+}
+
+/** Stops a server from accepting and lets its connections end without cutting a request. */
+export interface HttpDrain {
+  readonly draining: boolean;
+  /** Requests received and not answered yet. */
+  inFlight(): number;
+  /** Connections taken over by an upgrade (WebSockets): the drain leaves them to their owner. */
+  upgraded(): Socket[];
+  /** Start draining; resolves once every connection of the server is gone. Idempotent. */
+  start(quietMs: number): Promise<void>;
+  /** The deadline: destroy every connection left. */
+  cut(): void;
+}
+
+const DRAIN = Symbol.for('zdd.http-drain');
+
+/** net.Server's close(): stops accepting without http.Server's closeIdleConnections() (Node >= 19). */
+function netClose(server: Server): (cb: () => void) => void {
+  const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  const net = typeof getBuiltin === 'function' ? (getBuiltin('node:net') as { Server: { prototype: Server } }) : undefined;
+  // Without getBuiltinModule: the prototype that owns listen() is net.Server's.
+  let proto: object | null = net?.Server.prototype ?? Object.getPrototypeOf(server);
+  while (proto && !net && !Object.prototype.hasOwnProperty.call(proto, 'listen')) proto = Object.getPrototypeOf(proto);
+  const close = (proto as Server | null)?.close ?? server.close;
+  return (cb) => close.call(server, cb);
+}
+
+/**
+ * The drain of `server`, one per server (shared by every copy of this code in the process). Call it
+ * before the server takes connections: it counts requests per connection from then on.
+ */
+export function httpDrain(server: Server): HttpDrain {
+  const own = (server as unknown as Record<symbol, HttpDrain | undefined>)[DRAIN];
+  if (own) return own;
+  const conns = new Map<Socket, Conn>();
+  const open = new Set<ServerResponse>();
+  let draining = false;
+  let finished: Promise<void> | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  const track = (socket: Socket): Conn => {
+    let c = conns.get(socket);
+    if (!c) {
+      c = { requests: 0, lastActive: Date.now(), bytes: socket.bytesRead ?? 0, ending: false };
+      conns.set(socket, c);
+      socket.once('close', () => conns.delete(socket));
+    }
+    return c;
+  };
+  const closeAfter = (res: ServerResponse) => {
+    if (res.headersSent) return; // a keep-alive answer already on its way: the sweep closes the connection
+    res.setHeader('Connection', 'close');
+    res.shouldKeepAlive = false;
+  };
+  // An HTTPS server's 'connection' is the raw TCP socket under the TLS one: track the TLS sockets.
+  const tls = typeof (server as { setSecureContext?: unknown }).setSecureContext === 'function';
+  server.prependListener(tls ? 'secureConnection' : 'connection', (socket: Socket) => void track(socket));
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    const c = track(req.socket);
+    c.requests++;
+    c.lastActive = Date.now();
+    open.add(res);
+    if (draining) closeAfter(res);
+    res.once('close', () => {
+      open.delete(res);
+      c.requests--;
+      c.lastActive = Date.now();
+      c.bytes = req.socket.bytesRead ?? 0;
+    });
+  });
+  // Node's own list of the server's connections knows which ones are reading a request right now
+  // (it is set up when the server starts listening: looked up when needed).
+  const readingNone = (): Set<unknown> | undefined => {
+    const listKey = Object.getOwnPropertySymbols(server).find((k) => k.description === 'http.server.connections');
+    try {
+      const list = listKey && (server as unknown as Record<symbol, { idle(): { socket: unknown }[] }>)[listKey];
+      return list ? new Set(list.idle().map((p) => p.socket)) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  /**
+   * Close (FIN) every connection that is quiet: no request in flight, no byte received since its last
+   * answer (that would be a request on its way), none being read, and quietMs since it was last used.
+   */
+  const sweep = (quietMs: number) => {
+    const now = Date.now();
+    const idle = readingNone();
+    for (const [socket, c] of conns) {
+      const parser = (socket as { parser?: unknown }).parser;
+      if (c.ending || socket.destroyed || c.requests > 0 || !parser) continue; // !parser: upgraded
+      if ((idle && !idle.has(socket)) || (socket.bytesRead ?? 0) !== c.bytes || now - c.lastActive < quietMs) continue;
+      c.ending = true;
+      socket.end();
+    }
+  };
+  const drain: HttpDrain = {
+    get draining() {
+      return draining;
+    },
+    inFlight: () => open.size,
+    upgraded: () => [...conns.keys()].filter((s) => !s.destroyed && !(s as { parser?: unknown }).parser),
+    start(quietMs) {
+      if (finished) return finished;
+      draining = true;
+      for (const res of open) closeAfter(res);
+      finished = new Promise<void>((resolve) =>
+        netClose(server)(() => {
+          clearInterval(sweeper);
+          resolve();
+        }),
+      );
+      sweep(quietMs);
+      sweeper = setInterval(() => sweep(quietMs), Math.max(5, Math.min(50, quietMs / 4)));
+      return finished;
+    },
+    cut() {
+      clearInterval(sweeper);
+      const proto = Object.getPrototypeOf(server) as Partial<Server>;
+      proto.closeAllConnections?.call(server);
+      for (const socket of conns.keys()) socket.destroy();
+    },
+  };
+  (server as unknown as Record<symbol, HttpDrain>)[DRAIN] = drain;
+  return drain;
+}
+
+/** What this process's copies of zdd's code share: the servers reloadSafe() manages, the draining flag. */
+interface Shared {
+  managed: WeakSet<Server>;
+  draining: boolean;
+}
+export function shared(): Shared {
+  const g = globalThis as unknown as Record<symbol, Shared | undefined>;
+  return (g[Symbol.for('zdd.reload-safe')] ??= { managed: new WeakSet(), draining: false });
+}
+
 /** Every reloadSafe() of this process: the process exits once all of those draining are done. */
 const instances: { draining: boolean; done: boolean }[] = [];
 
-/** True once any reloadSafe() in this process started draining. For health handlers. */
+/** True once any reloadSafe() (or zdd's preload) in this process started draining. For health handlers. */
 export function isDraining(): boolean {
-  return processDraining;
-}
-
-/** ms, from an option, an environment variable or a default; rejects nonsense. */
-function msValue(value: unknown, fallback: number): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : fallback;
+  return shared().draining;
 }
 
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -181,6 +338,7 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
   const deadlineMs = Math.max(killTimeout - margin, Math.floor(killTimeout / 2));
   const worker = clusterWorker();
   const handoffMs = Math.min(msValue(options.handoffWindow, worker === null ? 1000 : 0), deadlineMs);
+  const quietMs = quietPeriodOf(options.quietPeriod);
   const wsCloseMs = msValue(options.webSocketCloseTimeout, 2000);
   const hooks = asList(options.onShutdown);
   const wsServers = asList(options.webSocketServer);
@@ -191,35 +349,12 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
       : options.log ?? ((line: string, level: 'info' | 'error') => (level === 'error' ? console.error(line) : console.log(line)));
   const say = (line: string, level: 'info' | 'error' = 'info') => log(`reload-safe pid=${process.pid}: ${line}`, level);
 
+  shared().managed.add(server);
+  const http = httpDrain(server);
   let draining = false;
   let finished: Promise<void> | undefined;
   const me = { draining: false, done: false };
   instances.push(me);
-  /** Responses not finished yet, and how many each socket carries. */
-  const open = new Set<ServerResponse>();
-  const perSocket = new Map<Socket, number>();
-
-  const endIfIdle = (socket: Socket) => {
-    // After the response went out, a keep-alive socket would sit idle until keepAliveTimeout.
-    setImmediate(() => {
-      if (!perSocket.has(socket) && !socket.destroyed) socket.end();
-    });
-  };
-
-  // prependListener: run before the app's handler, so a response it writes at once still gets the header.
-  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket;
-    open.add(res);
-    perSocket.set(socket, (perSocket.get(socket) ?? 0) + 1);
-    if (draining) res.setHeader('Connection', 'close');
-    res.once('close', () => {
-      open.delete(res);
-      const n = (perSocket.get(socket) ?? 1) - 1;
-      if (n > 0) perSocket.set(socket, n);
-      else perSocket.delete(socket);
-      if (draining) endIfIdle(socket);
-    });
-  });
 
   for (const wss of wsServers) {
     // A client that connects while draining (handed over in the window) is told to go elsewhere.
@@ -239,10 +374,11 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
     if (finished) return finished;
     draining = true;
     me.draining = true;
-    processDraining = true;
+    shared().draining = true;
     const started = Date.now();
     const wsClients = wsServers.flatMap((wss) => [...wss.clients]);
-    say(`${reason}: draining (${open.size} request${open.size === 1 ? '' : 's'} in flight, ${wsClients.length} WebSocket${wsClients.length === 1 ? '' : 's'}); exit within ${deadlineMs} ms`);
+    const inFlight = http.inFlight();
+    say(`${reason}: draining (${inFlight} request${inFlight === 1 ? '' : 's'} in flight, ${wsClients.length} WebSocket${wsClients.length === 1 ? '' : 's'}); exit within ${deadlineMs} ms`);
 
     finished = new Promise<void>((resolveFinished) => {
       let done = false;
@@ -270,8 +406,6 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
         });
       };
 
-      // 1. Stop accepting. Since Node 19 close() also closes idle keep-alive sockets.
-      let closed = false;
       let afterClose: Promise<void> | undefined;
       const runHooks = () =>
         (afterClose ??= (async () => {
@@ -283,25 +417,22 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
             }
           }
         })());
+      let closed = false;
       let windowOver = handoffMs === 0;
       let hooksDone = false;
       const maybeDone = () => {
         if (closed && windowOver && hooksDone) finish('drained');
       };
-      server.close(() => {
+      // 1. Stop accepting; from now on every response closes its connection, and quiet ones close.
+      void http.start(quietMs).then(() => {
         closed = true;
         void runHooks().then(() => {
           hooksDone = true;
           maybeDone();
         });
       });
-      server.closeIdleConnections?.();
 
-      // 2. Requests in flight: answer with Connection: close; responses already started close the
-      //    socket when they end (see the 'request' listener).
-      for (const res of open) if (!res.headersSent) res.setHeader('Connection', 'close');
-
-      // 3. WebSockets: 1001, then terminate the ones that do not answer.
+      // 2. WebSockets: 1001, then terminate the ones that do not answer.
       for (const ws of wsClients) if (ws.readyState <= 1) ws.close(1001, 'server restarting');
       if (wsServers.length) {
         const t = setTimeout(() => {
@@ -311,7 +442,7 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
         timers.push(t);
       }
 
-      // 4. An extra wait after close(), if asked for (the cluster round trip comes at the exit).
+      // 3. An extra wait after close(), if asked for (the cluster round trip comes at the exit).
       if (!windowOver) {
         const t = setTimeout(() => {
           windowOver = true;
@@ -320,10 +451,10 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
         timers.push(t);
       }
 
-      // 5. The deadline: cut what is left, give the cleanups a moment, exit before PM2's SIGKILL.
+      // 4. The deadline: cut what is left, give the cleanups a moment, exit before PM2's SIGKILL.
       const hard = setTimeout(() => {
-        const left = open.size;
-        server.closeAllConnections?.();
+        const left = http.inFlight();
+        http.cut();
         for (const wss of wsServers) for (const ws of wss.clients) ws.terminate();
         const grace = setTimeout(() => finish(`deadline (${deadlineMs} ms) hit with ${left} request(s) in flight; cleanup did not finish`, 'error'), Math.min(250, Math.max(margin / 2, 0)));
         timers.push(grace);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { StepFailed } from '../errors.js';
 import { tail } from '../host/local.js';
 import type { BackgroundProcess } from '../host/types.js';
+import { describeMode, ensureReloadSafety, readReloadSafety, reloadSafetyArgs } from '../lib/reload-safety.js';
 import type { DeployContext, Step } from './types.js';
 
 export function canaryFile(ctx: DeployContext): string {
@@ -64,6 +65,29 @@ function notReady(b: Backend, hpath: string, waitedMs: number, output: string): 
   );
 }
 
+/** The reload safety's line about the app; it can trail the health check's answer by a moment. */
+async function modeOf(proc: BackgroundProcess) {
+  const by = Date.now() + 1000;
+  let report = readReloadSafety(proc.output());
+  while (!report.mode && Date.now() < by) {
+    await new Promise((r) => setTimeout(r, 20));
+    report = readReloadSafety(proc.output());
+  }
+  return report.mode;
+}
+
+/** No server on PORT within readyTimeout: say which port the app took instead, if any. */
+function notListening(b: Backend, port: number, output: string): StepFailed {
+  const other = readReloadSafety(output).otherPorts;
+  const why = other.length
+    ? `the app listens on port ${other.join(', ')}, not on PORT (${port}); zdd gives the app its port in PORT (backend.port under PM2, a free one for the canary)`
+    : `the app listened on no port within backend.readyTimeout (${b.readyTimeout} ms)`;
+  return new StepFailed('canary', why, {
+    tail: tail(output) || '(the app printed nothing)',
+    hint: other.length ? 'listen on Number(process.env.PORT); the release was not switched' : 'the release was not switched; make the app listen on process.env.PORT, or raise backend.readyTimeout',
+  });
+}
+
 export const canary: Step = {
   id: 'canary',
   async plan(ctx) {
@@ -77,7 +101,8 @@ export const canary: Step = {
     const port = await ctx.host.freePort();
     // The Node that runs zdd here; on another host, the one on its PATH.
     const node = ctx.host.name === 'local' ? process.execPath : 'node';
-    const proc = ctx.host.spawn([node, path.join(cwd, b.script)], {
+    await ensureReloadSafety(ctx.host, ctx.config, ctx.release.dir);
+    const proc = ctx.host.spawn([node, ...reloadSafetyArgs(ctx.config, ctx.release.dir), path.join(cwd, b.script)], {
       cwd,
       ipc: true,
       env: { ...b.env, PORT: String(port), ZDD_RELEASE: ctx.release.id, ZDD_CANARY: '1', ZDD_KILL_TIMEOUT: String(b.killTimeout) },
@@ -99,6 +124,8 @@ export const canary: Step = {
     for (;;) {
       if (exited) throw fail(`the app exited at boot (${exited.signal ?? `code ${exited.code}`}) before answering ${hpath}`);
       if (ctx.interrupt.requested) throw fail('interrupted');
+      // With zdd's reload safety loaded, the app says which port it listens on.
+      if (b.reloadSafe && Date.now() > startedAt + b.readyTimeout && !readReloadSafety(proc.output()).mode) throw notListening(b, port, proc.output());
       try {
         const r = await ctx.host.httpGet(url, Math.min(5000, Math.max(500, deadline - Date.now())));
         if (r.status >= 200 && r.status < 300) {
@@ -117,9 +144,11 @@ export const canary: Step = {
             if (ctx.interrupt.requested) throw fail('interrupted');
             throw notReady(b, hpath, Date.now() - startedAt, tail(proc.output()));
           }
+          const mode = b.reloadSafe ? await modeOf(proc) : undefined;
           // Let it drain in the background; cleanup waits for it at the end of the deploy.
           ctx.notes.canaryStopped = proc.stop(b.killTimeout);
-          return `${hpath} answered ${r.status} on port ${port}${ready ? ", sent 'ready'" : ''}`;
+          const safety = b.reloadSafe ? `; reload-safe by ${mode ? describeMode(mode) : 'nothing seen (the reload safety printed no line)'}` : '; backend.reloadSafe is off';
+          return `${hpath} answered ${r.status} on port ${port}${ready ? ", sent 'ready'" : ''}${safety}`;
         }
         // An app may answer 503 while it warms up: keep asking until the deadline.
         last = `answered ${r.status}: ${r.body.slice(0, 200).trim()}`;

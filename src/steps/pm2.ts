@@ -1,6 +1,42 @@
+import { StepFailed } from '../errors.js';
 import { pointCurrentAt } from '../lib/switch.js';
 import { instancesOf, reloadInto, pm2For } from '../lib/reload.js';
-import type { Step } from './types.js';
+import type { DeployContext, Step } from './types.js';
+
+/**
+ * While PM2 reloads onto the new release, look for one of its workers dying at boot (PM2 restarts
+ * it, and after `listen_timeout` swaps it in anyway, killing a worker that served). At the first
+ * such restart `current` goes back to the previous release, so PM2's own restart of that worker
+ * boots the previous code, gets `ready`, and the reload ends on workers that serve: the site never
+ * runs out of workers. Resolves to what was seen, once `stop()` is called.
+ */
+function watchForCrash(ctx: DeployContext, previous: string): { stop(): Promise<string | undefined> } {
+  let stopped = false;
+  let seen: string | undefined;
+  const id = ctx.release.id;
+  const watching = (async () => {
+    const before = new Map((await instancesOf(ctx)).map((i) => [i.pmId, i.restarts]));
+    while (!stopped && !seen) {
+      await new Promise((r) => setTimeout(r, 100));
+      const crashed = (await instancesOf(ctx).catch(() => [])).find(
+        // A reload counts one restart; a second is a crash of the new worker.
+        (i) => i.release === id && (i.status === 'errored' || i.restarts >= (before.get(i.pmId) ?? 0) + 2),
+      );
+      if (crashed) {
+        seen = `instance ${crashed.pmId} of release ${id} exited at boot under PM2 (${crashed.status}, ${crashed.restarts} restarts)`;
+        await pointCurrentAt(ctx, previous);
+        ctx.out.warn(`${seen}: switched current back to ${previous} at once, so PM2's restart runs the previous release`);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await watching.catch(() => {});
+      return seen;
+    },
+  };
+}
 
 /** Start the app under PM2 (cluster, absolute `current/` paths) or reload it worker by worker. */
 export const pm2: Step = {
@@ -14,7 +50,14 @@ export const pm2: Step = {
     };
   },
   async run(ctx) {
-    ctx.notes.pm2Action = await reloadInto(ctx, ctx.release.id);
+    const watch = ctx.previous ? watchForCrash(ctx, ctx.previous.id) : undefined;
+    let crash: string | undefined;
+    try {
+      ctx.notes.pm2Action = await reloadInto(ctx, ctx.release.id);
+    } finally {
+      crash = await watch?.stop();
+    }
+    if (crash) throw new StepFailed('pm2', crash, { hint: `see \`pm2 logs ${ctx.config.app}\`; the site kept serving ${ctx.previous!.id}` });
     return String(ctx.notes.pm2Action);
   },
   /** Back to the release that served before (or stop the app if there was none). */

@@ -37,6 +37,10 @@ export interface LoadOptions {
   requestTimeoutMs?: number;
   /** Max failures kept in the report. Default 10000. */
   maxFailuresKept?: number;
+  /** GET (default), or POST with `body`: never retried by Nginx once sent, so it sees every cut connection. */
+  method?: 'GET' | 'POST';
+  /** The POST body (JSON). Default `{"n":<request number>}`. */
+  body?: string;
 }
 
 export interface LoadHandle {
@@ -71,7 +75,7 @@ interface Result {
   error?: string;
 }
 
-function request(url: string, agent: http.Agent | false, timeoutMs: number): Promise<Result> {
+function request(url: string, agent: http.Agent | false, timeoutMs: number, post?: string): Promise<Result> {
   return new Promise((resolve) => {
     let settled = false;
     const done = (r: Result) => {
@@ -80,7 +84,9 @@ function request(url: string, agent: http.Agent | false, timeoutMs: number): Pro
         resolve(r);
       }
     };
-    const req = http.get(url, { agent, headers: { 'user-agent': 'zdd-load' } }, (res) => {
+    const headers: http.OutgoingHttpHeaders = { 'user-agent': 'zdd-load' };
+    if (post !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(post) });
+    const req = http.request(url, { agent, method: post === undefined ? 'GET' : 'POST', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -95,11 +101,12 @@ function request(url: string, agent: http.Agent | false, timeoutMs: number): Pro
     });
     req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('request timeout'), { code: 'ETIMEDOUT' })));
     req.on('error', (e: NodeJS.ErrnoException) => done({ error: e.code ?? e.message }));
+    req.end(post);
   });
 }
 
 /**
- * Constant load: `concurrency` loops, each sending one GET at a time, round-robin over `paths`.
+ * Constant load: `concurrency` loops, each sending one request at a time, round-robin over `paths`.
  * No retries at all: every connection error, timeout or non-200 status is a failure.
  */
 export function startLoad(opts: LoadOptions): LoadHandle {
@@ -130,8 +137,9 @@ export function startLoad(opts: LoadOptions): LoadHandle {
 
   const loop = async () => {
     while (!stopping && Date.now() < deadline) {
-      const path = paths[next++ % paths.length]!;
-      const r = await request(base + path, agent, requestTimeoutMs);
+      const n = next++;
+      const path = paths[n % paths.length]!;
+      const r = await request(base + path, agent, requestTimeoutMs, opts.method === 'POST' ? (opts.body ?? JSON.stringify({ n })) : undefined);
       report.total++;
       if (r.error === undefined && r.status === 200) {
         report.ok++;
@@ -173,4 +181,88 @@ export async function httpGet(
   const r = await request(url, false, timeoutMs);
   if (r.error !== undefined || r.status === undefined) throw new Error(`GET ${url} failed: ${r.error ?? 'no status'}`);
   return { status: r.status, headers: r.headers ?? {}, body: r.body ?? '' };
+}
+
+/** The three loads every zero-downtime claim is measured with, side by side. */
+export type LoadKind = 'post-nginx' | 'get-direct' | 'get-nginx';
+
+export interface SiteLoadReport extends LoadReport {
+  /** Each load on its own. */
+  kinds: Record<LoadKind, LoadReport>;
+}
+
+export interface SiteLoadHandle {
+  stop(): Promise<SiteLoadReport>;
+  snapshot(): SiteLoadReport;
+}
+
+export interface SiteLoadOptions {
+  /** The site through Nginx, e.g. http://127.0.0.1:8080 */
+  nginxUrl: string;
+  /** The app itself, at backend.port: no Nginx (and no retry) in between. */
+  backendUrl: string;
+  /** Loops per load. Default 3 each. */
+  concurrency?: Partial<Record<LoadKind, number>>;
+  /** The POST route (answers 200). Default /api/echo. */
+  postPath?: string;
+  /** The GET routes straight at the app (must answer 200 while draining: not a health check). Default ['/api/version']. */
+  directPaths?: string[];
+  /** The GET routes through Nginx. Default ['/', '/api/version']. */
+  nginxPaths?: string[];
+  maxDurationMs?: number;
+  requestTimeoutMs?: number;
+  maxFailuresKept?: number;
+}
+
+/** One report from several: counts added, failures tagged with their load, versions merged. */
+function merge(kinds: Record<LoadKind, LoadReport>): SiteLoadReport {
+  const all = Object.entries(kinds) as [LoadKind, LoadReport][];
+  const versions: Record<string, number> = {};
+  for (const [, r] of all) for (const [v, n] of Object.entries(r.versions)) versions[v] = (versions[v] ?? 0) + n;
+  return {
+    total: all.reduce((n, [, r]) => n + r.total, 0),
+    ok: all.reduce((n, [, r]) => n + r.ok, 0),
+    failed: all.reduce((n, [, r]) => n + r.failed, 0),
+    failures: all.flatMap(([k, r]) => r.failures.map((f) => ({ ...f, path: `${k} ${f.path}` }))),
+    versions,
+    startedAt: Math.min(...all.map(([, r]) => r.startedAt)),
+    stoppedAt: Math.max(...all.map(([, r]) => r.stoppedAt)),
+    kinds,
+  };
+}
+
+/**
+ * The load that tells the truth about a deploy: non-idempotent POSTs through Nginx (never retried
+ * once sent), keep-alive GETs straight at backend.port (no Nginx to retry), and the usual GETs
+ * through Nginx. No retries anywhere; every failure counts, by load.
+ */
+export function startSiteLoad(o: SiteLoadOptions): SiteLoadHandle {
+  const c = { 'post-nginx': 3, 'get-direct': 3, 'get-nginx': 3, ...o.concurrency };
+  const common = { maxDurationMs: o.maxDurationMs ?? 300_000, requestTimeoutMs: o.requestTimeoutMs ?? 70_000, maxFailuresKept: o.maxFailuresKept ?? 10_000, keepAlive: true };
+  const handles: Record<LoadKind, LoadHandle> = {
+    'post-nginx': startLoad({ ...common, url: o.nginxUrl, paths: [o.postPath ?? '/api/echo'], method: 'POST', concurrency: c['post-nginx'] }),
+    'get-direct': startLoad({ ...common, url: o.backendUrl, paths: o.directPaths ?? ['/api/version'], concurrency: c['get-direct'] }),
+    'get-nginx': startLoad({ ...common, url: o.nginxUrl, paths: o.nginxPaths ?? ['/', '/api/version'], concurrency: c['get-nginx'] }),
+  };
+  const each = (f: (h: LoadHandle) => LoadReport) => Object.fromEntries(Object.entries(handles).map(([k, h]) => [k, f(h)])) as Record<LoadKind, LoadReport>;
+  return {
+    snapshot: () => merge(each((h) => h.snapshot())),
+    async stop() {
+      const reports = await Promise.all(Object.values(handles).map((h) => h.stop()));
+      const keys = Object.keys(handles) as LoadKind[];
+      return merge(Object.fromEntries(keys.map((k, i) => [k, reports[i]!])) as Record<LoadKind, LoadReport>);
+    },
+  };
+}
+
+/** "post-nginx 0/5,120 · get-direct 0/6,001 · get-nginx 0/7,345" and the failure kinds, for messages. */
+export function describeLoad(r: SiteLoadReport): string {
+  const parts = (Object.entries(r.kinds) as [LoadKind, LoadReport][]).map(([k, x]) => `${k} ${x.failed}/${x.total}`);
+  const kinds: Record<string, number> = {};
+  for (const f of r.failures) {
+    const key = `${f.path.split(' ')[0]} ${f.error ?? f.status}`;
+    kinds[key] = (kinds[key] ?? 0) + 1;
+  }
+  const why = Object.entries(kinds).map(([k, n]) => `${n}× ${k}`);
+  return `${parts.join(' · ')}${why.length ? ` (${why.join(', ')})` : ''}`;
 }

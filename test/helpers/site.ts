@@ -4,9 +4,10 @@
  * `stop()` removes all of it, by PID and through its own PM2_HOME.
  */
 import { execa, type ResultPromise } from 'execa';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { copyExample, makeTempDir, removeDir } from './example.js';
-import { httpGet } from './load.js';
+import { describeLoad, httpGet, startSiteLoad, type SiteLoadHandle, type SiteLoadOptions, type SiteLoadReport } from './load.js';
 import { startNginx, type NginxInstance } from './nginx.js';
 import { repoRoot, tempPm2Home, type TempPm2Home } from './pm2.js';
 import { freePort } from './ports.js';
@@ -26,6 +27,12 @@ export interface Site {
   zdd(args: string[], opts?: { env?: Record<string, string> }): Promise<{ exitCode: number; stdout: string; stderr: string; all: string }>;
   /** Start the CLI and return the child (for kill tests). */
   spawnZdd(args: string[]): ResultPromise<{ all: true; reject: false }>;
+  /** The three loads of startSiteLoad against this site: POSTs through Nginx, keep-alive GETs at backend.port, GETs through Nginx. */
+  load(opts?: Partial<SiteLoadOptions>): SiteLoadHandle;
+  /** Run `fn` under that load; the load stops even when `fn` throws. */
+  underLoad<T>(fn: () => Promise<T>, opts?: Partial<SiteLoadOptions>): Promise<{ value: T; report: SiteLoadReport }>;
+  /** A failure message for a load report: counts by load and kind, the first failures, Nginx's error log tail. */
+  explain(report: SiteLoadReport): Promise<string>;
   /** The version the page and the API serve through Nginx. */
   served(): Promise<{ page: string | undefined; api: string | undefined; release: string | undefined }>;
   stop(): Promise<void>;
@@ -59,6 +66,22 @@ export async function makeSite(opts: { version: string; config?: Record<string, 
       },
       spawnZdd(args) {
         return execa(process.execPath, [zddBin, ...args, '--config', configPath], { env, reject: false, all: true, cwd: app });
+      },
+      load(o = {}) {
+        return startSiteLoad({ nginxUrl: nx.url, backendUrl: `http://127.0.0.1:${backendPort}`, ...o });
+      },
+      async underLoad(fn, o = {}) {
+        const handle = site.load(o);
+        try {
+          const value = await fn();
+          return { value, report: await handle.stop() };
+        } finally {
+          await handle.stop();
+        }
+      },
+      async explain(report) {
+        const log = await readFile(nx.errorLog, 'utf8').catch(() => '');
+        return `${describeLoad(report)}\n${JSON.stringify(report.failures.slice(0, 5))}\n${log.slice(-2000)}`;
       },
       async served() {
         const page = await httpGet(`${nx.url}/`);

@@ -34,7 +34,7 @@ async function contextFor(source: string, backend: Record<string, unknown> = {})
     app: 'canary-test',
     deployTo: dir,
     keepReleases: 5,
-    backend: { script: 'server.js', port: 4100, env: {}, readyTimeout: 1500, killTimeout: 3000, ...backend },
+    backend: { script: 'server.js', port: 4100, env: {}, readyTimeout: 1500, killTimeout: 3000, reloadSafe: false, waitReady: true, ...backend },
     healthcheck: { path: '/healthz', timeout: 5000 },
   } as unknown as ZddConfig;
   const { ctx } = testContext({ config, host: new LocalHost(), releaseId: release.id });
@@ -49,13 +49,13 @@ describe('canary readiness', () => {
   it("passes an app that sends 'ready' after listen", async () => {
     const ctx = await contextFor(app("process.send?.('ready');"));
     const note = await canary.run(ctx);
-    expect(note).toMatch(/^\/healthz answered 200 on port \d+, sent 'ready'$/);
+    expect(note).toMatch(/^\/healthz answered 200 on port \d+, sent 'ready'; backend\.reloadSafe is off$/);
     expect(ctx.notes.canaryReady).toBe(true);
   });
 
   it("waits for a 'ready' that comes after the health check answers, within readyTimeout", async () => {
     const ctx = await contextFor(app("setTimeout(() => process.send?.('ready'), 700);"));
-    expect(await canary.run(ctx)).toMatch(/sent 'ready'$/);
+    expect(await canary.run(ctx)).toMatch(/sent 'ready'; backend\.reloadSafe is off$/);
   });
 
   it("fails an app that answers but never sends 'ready', and explains why", async () => {
@@ -79,7 +79,50 @@ describe('canary readiness', () => {
   it('passes an app without ready when backend.waitReady is false', async () => {
     const ctx = await contextFor(app(''), { waitReady: false });
     const t0 = Date.now();
-    expect(await canary.run(ctx)).toMatch(/^\/healthz answered 200 on port \d+$/);
+    expect(await canary.run(ctx)).toMatch(/^\/healthz answered 200 on port \d+; backend\.reloadSafe is off$/);
     expect(Date.now() - t0).toBeLessThan(1400); // did not wait for ready
+  });
+});
+
+/** The canary's failure, or undefined when it passed. */
+const failure = (ctx: DeployContext) =>
+  canary.run(ctx).then(
+    () => undefined,
+    (e: unknown) => e as StepFailed,
+  );
+
+describe('canary with zdd reload safety (backend.reloadSafe, the default)', () => {
+  const plain = "require('node:http').createServer((req, res) => res.end('ok')).listen(Number(process.env.PORT), '127.0.0.1');\n";
+
+  it("passes an app with no ready and no SIGINT handler: zdd sends 'ready' once it listens on PORT", async () => {
+    const ctx = await contextFor(plain, { reloadSafe: true });
+    const note = await canary.run(ctx);
+    expect(note).toMatch(/^\/healthz answered 200 on port \d+, sent 'ready'; reload-safe by zdd's reload safety \(ready: zdd; drain on SIGINT: zdd\)$/);
+    expect(ctx.notes.canaryReady).toBe(true);
+  });
+
+  it("says so when the app's own ready and SIGINT handler take precedence", async () => {
+    const ctx = await contextFor(app("process.send?.('ready');"), { reloadSafe: true });
+    expect(await canary.run(ctx)).toMatch(/reload-safe by the app's own handling \(ready: the app; shutdown: the app's own handler/);
+  });
+
+  it('fails an app that listens on another port than PORT, naming both', async () => {
+    const ctx = await contextFor("require('node:http').createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1');\n", { reloadSafe: true });
+    const t0 = Date.now();
+    const e = await failure(ctx);
+    expect(e).toBeInstanceOf(StepFailed);
+    expect(e!.message).toMatch(/^the app listens on port \d+, not on PORT \(\d+\); zdd gives the app its port in PORT/);
+    expect(e!.hint).toMatch(/listen on Number\(process\.env\.PORT\)/);
+    // At readyTimeout (1500 ms), not at the end of healthcheck.timeout (5000 ms).
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1400);
+    expect(Date.now() - t0).toBeLessThan(4000);
+  });
+
+  it('fails an app that listens on no port within readyTimeout', async () => {
+    const ctx = await contextFor("console.log('up, but no server');\nsetInterval(() => {}, 1000);\n", { reloadSafe: true });
+    const e = await failure(ctx);
+    expect(e).toBeInstanceOf(StepFailed);
+    expect(e!.message).toBe('the app listened on no port within backend.readyTimeout (1500 ms)');
+    expect(e!.tail).toContain('up, but no server');
   });
 });

@@ -63,6 +63,7 @@ describe('loadConfig', () => {
       env: {},
       readyTimeout: 10_000,
       waitReady: true,
+      reloadSafe: true,
       killTimeout: 15_000,
     });
     expect(c.healthcheck).toEqual({ path: '/healthz', timeout: 30_000 });

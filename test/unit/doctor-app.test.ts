@@ -35,7 +35,8 @@ async function project(source: string, backend: Record<string, unknown> = {}, fi
     JSON.stringify({
       app: 'doctor-app',
       deployTo: join(dir, 'deploy'),
-      backend: { script: 'server.js', port: 4100, readyTimeout: 3000, killTimeout: 3000, ...backend },
+      // The app's own handling, as it is (zdd's reload safety off) unless a test turns it on.
+      backend: { script: 'server.js', port: 4100, readyTimeout: 3000, killTimeout: 3000, reloadSafe: false, ...backend },
       healthcheck: { timeout: 5000 },
     }),
   );
@@ -68,11 +69,38 @@ describe('doctor boots the app', () => {
     const r = await execa(process.execPath, [bin, 'doctor', '--config', configPath, '--json'], { cwd: dir, reject: false, env: { CI: '1' } });
     const checks = (JSON.parse(r.stdout) as { checks: Check[] }).checks;
     const app = checks.filter((c) => c.name.startsWith('app ') || c.name === 'sessions');
-    expect(app.map((c) => c.name)).toEqual(['app ready/shutdown', 'app boot', 'app SIGINT', 'app keep-alive', 'app exit', 'sessions']);
+    expect(app.map((c) => c.name)).toEqual(['app ready/shutdown', 'app boot', 'app reload safety', 'app SIGINT', 'app keep-alive', 'app exit', 'sessions']);
+    expect(checks.find((c) => c.name === 'app reload safety')?.detail).toMatch(/^the app's own handling \(ready: the app; shutdown: the app's own handler/);
     for (const c of app) expect(c, JSON.stringify(c)).toMatchObject({ level: 'ok' });
     expect(checks.find((c) => c.name === 'app SIGINT')?.detail).toMatch(/answered \(503\) with Connection: close/);
     expect(checks.find((c) => c.name === 'app keep-alive')?.detail).toMatch(/closed cleanly \(FIN\)/);
     expect(checks.find((c) => c.name === 'app exit')?.detail).toMatch(/^exited 0 \d+ ms after SIGINT, after leaving the cluster \(backend.killTimeout 8000 ms\)$/);
+  });
+
+  it('passes an unmodified app (no ready, no SIGINT handler) with zdd reload safety on, and says it is zdd doing it', async () => {
+    const { configPath } = await project(`${listen}server.listen(process.env.PORT);\n`, { reloadSafe: true });
+    const c = await lifecycle(configPath);
+    for (const name of ['app boot', 'app reload safety', 'app SIGINT', 'app keep-alive', 'app exit']) expect(c[name], `${name}: ${c[name]?.detail}`).toMatchObject({ level: 'ok' });
+    expect(c['app reload safety']!.detail).toBe("zdd's reload safety (ready: zdd; drain on SIGINT: zdd)");
+    expect(c['app SIGINT']!.detail).toMatch(/answered \(200\) with Connection: close/);
+    expect(c['app exit']!.detail).toMatch(/after leaving the cluster/);
+  });
+
+  it("with zdd reload safety on, an app's own SIGINT handler that exits at once runs but cuts nothing", async () => {
+    const { configPath } = await project(
+      `${listen}server.listen(process.env.PORT, () => process.send?.('ready'));\nprocess.on('SIGINT', () => { console.log('own cleanup ran'); server.close(); process.exit(0); });\n`,
+      { reloadSafe: true },
+    );
+    const c = await lifecycle(configPath);
+    for (const name of ['app boot', 'app reload safety', 'app SIGINT', 'app exit']) expect(c[name], `${name}: ${c[name]?.detail}`).toMatchObject({ level: 'ok' });
+    expect(c['app reload safety']!.detail).toMatch(/^the app's own handling \(ready: the app; shutdown: the app's own handler/);
+    expect(c['app SIGINT']!.detail).toMatch(/answered \(200\) with Connection: close/);
+  });
+
+  it('with zdd reload safety on, flags an app that listens on another port than PORT', async () => {
+    const { configPath } = await project(`${listen}server.listen(0);\n`, { reloadSafe: true, waitReady: false });
+    const c = await lifecycle(configPath);
+    expect(c['app boot']).toMatchObject({ level: 'fail' });
   });
 
   it('passes an app that uses the runtime helper (templates/reload-safe.mjs)', async () => {

@@ -223,21 +223,17 @@ describe('zdd init', () => {
     await expectNginxAccepts(join(dir, 'nginx', 'api-only.conf'));
   });
 
-  it('offers the runtime helper to a backend that neither sends ready nor drains, never overwriting it', async () => {
+  it('asks no code change of a backend that neither sends ready nor drains: zdd makes it reload-safe at deploy', async () => {
     const dir = await tempDir();
     await writeJson(join(dir, 'package.json'), { name: 'plain' });
     await writeJson(join(dir, 'server', 'package.json'), { main: 'index.js' });
     await writeFile(join(dir, 'server', 'index.js'), "require('node:http').createServer((q, r) => r.end()).listen(3000);\n");
     const r = await zdd(dir, 'init');
     expect(r.exitCode, r.stdout).toBe(0);
-    const helper = await readFile(join(dir, 'server', 'reload-safe.mjs'), 'utf8');
-    expect(helper).toBe(await readFile(join(repoRoot, 'templates', 'reload-safe.mjs'), 'utf8'));
-    expect(r.stdout).toContain("require('./reload-safe.mjs')");
-    // A second run with --force rewrites the config but keeps the user's copy of the helper.
-    await writeFile(join(dir, 'server', 'reload-safe.mjs'), '// edited by the user\n');
-    const again = await zdd(dir, 'init', '--force');
-    expect(again.exitCode, again.stdout).toBe(0);
-    expect(await readFile(join(dir, 'server', 'reload-safe.mjs'), 'utf8')).toBe('// edited by the user\n');
+    expect(r.stdout).toContain('zdd makes it reload-safe at deploy (backend.reloadSafe, on by default)');
+    expect(r.stdout).not.toContain("require('./reload-safe.mjs')");
+    await expect(readFile(join(dir, 'server', 'reload-safe.mjs'), 'utf8')).rejects.toThrow(/ENOENT/);
+    expect((await loadConfig({ cwd: dir })).backend?.reloadSafe).toBe(true);
   });
 
   it('does not offer the helper to a backend that already sends ready and handles SIGINT', async () => {
@@ -245,6 +241,7 @@ describe('zdd init', () => {
     const r = await zdd(d, 'init', '--deploy-to', '/srv/sample');
     expect(r.exitCode, r.stdout).toBe(0);
     expect(r.stdout).not.toContain('reload-safe');
+    expect(r.stdout).not.toContain('reload safety');
   });
 
   it('writes a frontend-only config and site', async () => {

@@ -3,6 +3,7 @@
 // it signals readiness, and on shutdown it drains in-flight requests before exiting.
 const cluster = require('node:cluster');
 const http = require('node:http');
+const net = require('node:net');
 const path = require('node:path');
 const fs = require('node:fs');
 
@@ -36,6 +37,13 @@ const server = http.createServer((req, res) => {
   });
 
   const url = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method === 'POST' && url.pathname === '/api/echo') {
+    // A write: answers with the number of bytes it received (the load tests send POSTs here).
+    let bytes = 0;
+    req.on('data', (c) => (bytes += c.length));
+    req.on('end', () => send(res, 200, { version, release, bytes }));
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return send(res, 405, 'method not allowed');
   }
@@ -65,6 +73,36 @@ server.listen(port, host, () => {
   console.log(`shop backend ${version} (release ${release}) listening on http://${host}:${port} pid=${process.pid}`);
   if (process.send) process.send('ready');
 });
+
+// Keep-alive connections: closing one that looks idle can cut the client's next request, already
+// sent and not read yet (Nginx does not retry a POST; a keep-alive client sees a reset). So while
+// draining, every response says `Connection: close`, and a connection is closed (FIN) only once it
+// has received nothing since its last answer and that answer is QUIET_MS old.
+const QUIET_MS = Number(process.env.ZDD_QUIET_PERIOD ?? 250);
+const sockets = new Map(); // socket -> { busy, lastActive, bytes }
+server.on('connection', (socket) => {
+  sockets.set(socket, { busy: 0, lastActive: Date.now(), bytes: 0 });
+  socket.once('close', () => sockets.delete(socket));
+});
+server.prependListener('request', (req, res) => {
+  const s = sockets.get(req.socket);
+  if (!s) return;
+  s.busy++;
+  res.once('close', () => {
+    s.busy--;
+    s.lastActive = Date.now();
+    s.bytes = req.socket.bytesRead;
+  });
+});
+function closeQuietSockets() {
+  const now = Date.now();
+  for (const [socket, s] of sockets) {
+    // Bytes received since the last answer are a request on its way: not quiet.
+    if (s.busy > 0 || s.ending || socket.bytesRead !== s.bytes || now - s.lastActive < QUIET_MS) continue;
+    s.ending = true;
+    socket.end();
+  }
+}
 
 let closed = false;
 // Under a PM2 cluster the primary process hands connections to workers over IPC. For a moment after
@@ -97,12 +135,15 @@ function shutdown(reason) {
     process.exit(0);
   }, Math.max(killTimeout - 1000, 0));
   deadline.unref();
-  server.close(() => {
+  // net.Server's close: stop accepting (under PM2 this leaves the round-robin) without closing idle
+  // keep-alive connections at once, which http.Server's close() does since Node 19.
+  const sweeper = setInterval(closeQuietSockets, 50);
+  net.Server.prototype.close.call(server, () => {
+    clearInterval(sweeper);
     closed = true;
     maybeExit();
   });
-  server.closeIdleConnections();
-  // Active keep-alive sockets get `Connection: close` on their next response and close after it.
+  closeQuietSockets();
   maybeExit();
 }
 
