@@ -23,9 +23,13 @@ import { clusterWorker, flushOutput, httpDrain, leaveCluster, msValue, quietPeri
 
 const PREFIX = 'zdd reload-safety';
 const say = (line: string) => console.log(`${PREFIX} pid=${process.pid}: ${line}`);
-const port = Number(process.env.PORT);
-const killTimeout = msValue(process.env.ZDD_KILL_TIMEOUT, 1600);
-const deadlineMs = Math.max(killTimeout - 500, Math.floor(killTimeout / 2));
+// Read when needed, not at load: PM2's cluster mode sets the app's environment (PORT among it) inside
+// the worker after this file ran.
+const port = () => Number(process.env.PORT);
+const deadlineOf = () => {
+  const killTimeout = msValue(process.env.ZDD_KILL_TIMEOUT, 1600);
+  return Math.max(killTimeout - 500, Math.floor(killTimeout / 2));
+};
 const wsCloseMs = 2000;
 
 const adopted: { server: Server; drain: HttpDrain }[] = [];
@@ -76,6 +80,7 @@ function drainAll(reason: string): Promise<void> {
   if (stopping) return stopping;
   shared().draining = true;
   const started = Date.now();
+  const deadlineMs = deadlineOf();
   const inFlight = adopted.reduce((n, a) => n + a.drain.inFlight(), 0);
   say(`${reason}: draining (${inFlight} request${inFlight === 1 ? '' : 's'} in flight); exit within ${deadlineMs} ms`);
   const quiet = quietPeriodOf();
@@ -103,6 +108,7 @@ async function exitWhenDrained(code: number): Promise<void> {
 
 function onStop(reason: string, sig?: NodeJS.Signals): void {
   const at = Date.now();
+  const deadlineMs = deadlineOf();
   const appOwns = sig ? appHandlers(sig) > 0 : false;
   if (!stopping) {
     // From now on process.exit() (the app's, or zdd/runtime's) waits for the drain.
@@ -141,7 +147,7 @@ function take(server: Server): void {
     }
     const own = appHandlers('SIGINT') + appHandlers('SIGTERM') > 0;
     const shutdown = runtime ? 'zdd/runtime' : own ? "the app's own handler (its server drained by zdd)" : 'zdd';
-    say(`listening on port ${port} (PORT); ready: ${ready}; shutdown: ${shutdown}`);
+    say(`listening on port ${port()} (PORT); ready: ${ready}; shutdown: ${shutdown}`);
   });
 }
 
@@ -150,8 +156,8 @@ function onListening(server: net.Server): void {
   const at = addr && typeof addr === 'object' ? addr.port : undefined;
   const http = typeof (server as Partial<Server>).closeIdleConnections === 'function';
   if (!http || at === undefined) return;
-  if (at !== port || adopted.length > 0) {
-    say(`listening on port ${at}, not PORT (${Number.isFinite(port) ? port : 'unset'}): left alone`);
+  if (at !== port() || adopted.length > 0) {
+    say(`listening on port ${at}, not PORT (${Number.isFinite(port()) ? port() : 'unset'}): left alone`);
     return;
   }
   take(server as Server);
