@@ -8,12 +8,13 @@ import { lstat, readFile, readdir, realpath, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { breakBackendAtBoot, setVersion } from '../test/helpers/example.js';
-import { httpGet, startLoad, type LoadHandle, type LoadReport } from '../test/helpers/load.js';
+import { httpGet, type LoadReport, type SiteLoadHandle } from '../test/helpers/load.js';
 import { pm2Bin, repoRoot, tempPm2Home, type TempPm2Home } from '../test/helpers/pm2.js';
 import { makeSite, zddBin, type Site } from '../test/helpers/site.js';
 
 const PATHS = ['/', '/api/version'];
-const CONCURRENCY = 6;
+// 6 loops in all, as before: POSTs through Nginx, keep-alive GETs at backend.port, GETs through Nginx.
+const CONCURRENCY = { 'post-nginx': 2, 'get-direct': 2, 'get-nginx': 2 };
 const DEPLOYS = 3; // v1 -> v2 -> v3 -> v4 under load (v1 is the first deploy, not measured)
 const RUNS = 3; // rollbacks and bare reloads, interleaved
 const TRAD_RESTARTS = 2;
@@ -123,7 +124,8 @@ async function du(root: string, skip?: string): Promise<number> {
 function windowOf(r: LoadReport): Window {
   const kinds: Record<string, number> = {};
   for (const f of r.failures) {
-    const k = f.status !== undefined ? String(f.status) : (f.error ?? '?');
+    // The load it came from (post-nginx, get-direct, get-nginx), then the status or the error.
+    const k = `${f.path.split(' ')[0]} ${f.status !== undefined ? String(f.status) : (f.error ?? '?')}`;
     kinds[k] = (kinds[k] ?? 0) + 1;
   }
   return { requests: r.total, failed: r.failed, kinds };
@@ -144,7 +146,7 @@ const kindsText = (w: Window) =>
 describe('zdd bench (real PM2 + Nginx on loopback, under load)', () => {
   let site: Site | undefined;
   let trad: TempPm2Home | undefined;
-  const loads = new Set<LoadHandle>();
+  const loads = new Set<SiteLoadHandle>();
   let ecosystem = '';
 
   async function zdd(args: string[]) {
@@ -170,7 +172,7 @@ describe('zdd bench (real PM2 + Nginx on loopback, under load)', () => {
 
   /** Constant load through Nginx around `op`: PRE_MS before, `afterMs` after it returns. */
   async function underLoad<T extends { ms: number }>(op: () => Promise<T>, afterMs = SETTLE_MS): Promise<T & { window: Window }> {
-    const load = startLoad({ url: site!.nginx.url, paths: PATHS, concurrency: CONCURRENCY, keepAlive: true, maxDurationMs: 180_000, requestTimeoutMs: 15_000, maxFailuresKept: 1_000_000 });
+    const load = site!.load({ nginxPaths: PATHS, concurrency: CONCURRENCY, maxDurationMs: 180_000, requestTimeoutMs: 15_000, maxFailuresKept: 1_000_000 });
     loads.add(load);
     try {
       await sleep(PRE_MS);
@@ -497,7 +499,8 @@ function renderTable(): string {
 
   // What the medians are made of, for reading the table.
   const notes: string[] = [];
-  notes.push(`Load: ${CONCURRENCY} keep-alive loops, no retries, GET ${PATHS.join(' and ')} round-robin through a private Nginx on 127.0.0.1, ` +
+  notes.push(`Load: three kinds at once, keep-alive, no retries: ${CONCURRENCY['post-nginx']} loops of POST /api/echo through a private Nginx on 127.0.0.1 (never retried by Nginx), ` +
+    `${CONCURRENCY['get-direct']} of GET /api/version straight at backend.port, ${CONCURRENCY['get-nginx']} of GET ${PATHS.join(' and ')} round-robin through Nginx; failures are named by load (post-nginx, get-direct, get-nginx), ` +
     `from ${PRE_MS} ms before each operation to ${SETTLE_MS / 1000} s after it returned (3a: ${BROKEN_WATCH_MS / 1000} s). ` +
     `Node ${process.version}, ${cpus().length} CPUs, ${new Date().toISOString()}.`);
   const distNow = distAtEnd ?? distStamp();

@@ -6,14 +6,14 @@ import { execa } from 'execa';
 import { mkdir, readFile, readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpGet, startLoad, type LoadHandle } from '../helpers/load.js';
+import { httpGet, type SiteLoadHandle } from '../helpers/load.js';
 import { makeSite, type Site } from '../helpers/site.js';
 
 const T = 180_000;
 
 describe('fast deploys: content-addressed skips, no-op, --force, --no-cache (real PM2 + Nginx)', () => {
   let site: Site;
-  let load: LoadHandle | undefined;
+  let load: SiteLoadHandle | undefined;
   const backend = () => join(site.app, 'backend');
   const currentId = async () => (await readlink(join(site.deployTo, 'current'))).replace('releases/', '');
   const releases = () => readdir(join(site.deployTo, 'releases'));
@@ -77,7 +77,7 @@ describe('fast deploys: content-addressed skips, no-op, --force, --no-cache (rea
     expect(await site.served()).toMatchObject({ page: 'v1', api: 'v1' });
     expect((await api()).tiny).toBe('1.0.0');
     await new Promise((res) => setTimeout(res, 1500)); // the first deploy reloaded Nginx
-    load = startLoad({ url: site.nginx.url, paths: ['/', '/api/version'], concurrency: 4, maxDurationMs: 900_000 });
+    load = site.load({ maxDurationMs: 900_000 });
   }, T);
 
   it('a no-change redeploy is a no-op: exit 0, no new release, PM2 not reloaded', async () => {

@@ -7,7 +7,7 @@ import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setVersion } from '../helpers/example.js';
-import { startLoad, type LoadHandle } from '../helpers/load.js';
+import { type SiteLoadHandle } from '../helpers/load.js';
 import { makeSite, zddBin, type Site } from '../helpers/site.js';
 
 /** Start zdd in its own process group; resolve once `pattern` appears in its output. */
@@ -49,7 +49,7 @@ const alive = (pid: number) => {
 
 describe('faults (real PM2 + Nginx, under load)', () => {
   let site: Site;
-  let load: LoadHandle | undefined;
+  let load: SiteLoadHandle | undefined;
   let n = 1;
   const currentId = async () => (await readlink(join(site.deployTo, 'current'))).replace('releases/', '');
   const releaseJson = async (id: string) => JSON.parse(await readFile(join(site.deployTo, 'releases', id, 'release.json'), 'utf8'));
@@ -71,7 +71,7 @@ describe('faults (real PM2 + Nginx, under load)', () => {
     const r = await site.zdd(['deploy']);
     expect(r.exitCode, r.all).toBe(0);
     await new Promise((res) => setTimeout(res, 1500)); // the first deploy reloaded Nginx
-    load = startLoad({ url: site.nginx.url, paths: ['/', '/api/version'], concurrency: 4, maxDurationMs: 600_000 });
+    load = site.load({ maxDurationMs: 600_000 });
   });
 
   afterAll(async () => {

@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyExample, makeTempDir, removeDir, setVersion } from '../helpers/example.js';
-import { httpGet, startLoad, type LoadHandle, type LoadReport } from '../helpers/load.js';
+import { httpGet, startSiteLoad, type LoadReport, type SiteLoadHandle } from '../helpers/load.js';
 import { startNginx, type NginxInstance } from '../helpers/nginx.js';
 import { repoRoot, tempPm2Home, type TempPm2Home } from '../helpers/pm2.js';
 import { freePort } from '../helpers/ports.js';
@@ -28,7 +28,8 @@ describe('zdd rollback / releases / status (real PM2 + Nginx, under load)', () =
   let work: string | undefined;
   let pm2: TempPm2Home | undefined;
   let nginx: NginxInstance | undefined;
-  let load: LoadHandle | undefined;
+  let load: SiteLoadHandle | undefined;
+  let backendPort = 0;
   let app = '';
   let deployTo = '';
   let configPath = '';
@@ -73,7 +74,7 @@ describe('zdd rollback / releases / status (real PM2 + Nginx, under load)', () =
     app = join(work, 'app');
     deployTo = join(work, 'deploy');
     pm2 = await tempPm2Home();
-    const backendPort = await freePort();
+    backendPort = await freePort();
     nginx = await startNginx({ deployTo, backendPort });
     const copied = await copyExample(app, {
       version: 'v1',
@@ -126,7 +127,7 @@ describe('zdd rollback / releases / status (real PM2 + Nginx, under load)', () =
   });
 
   it('rolls back to the previous release under load with zero failed requests', async () => {
-    load = startLoad({ url: nginx!.url, paths: LOAD_PATHS, concurrency: 6, maxDurationMs: 120_000, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    load = startSiteLoad({ nginxUrl: nginx!.url, backendUrl: `http://127.0.0.1:${backendPort}`, nginxPaths: LOAD_PATHS, maxDurationMs: 120_000, requestTimeoutMs: REQUEST_TIMEOUT_MS });
     await new Promise((r) => setTimeout(r, 300));
     const r = await zdd('rollback', '--json');
     expect(r.exitCode, explain(r)).toBe(0);
@@ -148,7 +149,7 @@ describe('zdd rollback / releases / status (real PM2 + Nginx, under load)', () =
     const prefix = ids.v1!.slice(0, n);
     expect(prefix.length).toBeLessThanOrEqual(ids.v1!.length);
 
-    load = startLoad({ url: nginx!.url, paths: LOAD_PATHS, concurrency: 6, maxDurationMs: 120_000, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    load = startSiteLoad({ nginxUrl: nginx!.url, backendUrl: `http://127.0.0.1:${backendPort}`, nginxPaths: LOAD_PATHS, maxDurationMs: 120_000, requestTimeoutMs: REQUEST_TIMEOUT_MS });
     await new Promise((r) => setTimeout(r, 300));
     const r = await zdd('rollback', prefix, '--json');
     expect(r.exitCode, explain(r)).toBe(0);

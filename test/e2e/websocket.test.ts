@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { setVersion } from '../helpers/example.js';
-import { httpGet, startLoad, type LoadHandle } from '../helpers/load.js';
+import { httpGet, type SiteLoadHandle } from '../helpers/load.js';
 import { repoRoot } from '../helpers/pm2.js';
 import { makeSite, type Site } from '../helpers/site.js';
 
@@ -65,7 +65,7 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 
 describe('WebSockets during a deploy (real PM2 + Nginx)', () => {
   let site: Site;
-  let load: LoadHandle | undefined;
+  let load: SiteLoadHandle | undefined;
   const clients: Client[] = [];
 
   beforeAll(async () => {
@@ -114,7 +114,7 @@ describe('WebSockets during a deploy (real PM2 + Nginx)', () => {
     expect(clients.every((c) => c.hellos[0]!.version === 'v1')).toBe(true);
     const pidsV1 = new Set(clients.map((c) => c.hellos[0]!.pid));
 
-    load = startLoad({ url: site.nginx.url, paths: ['/', '/api/version'], concurrency: 4, maxDurationMs: 300_000 });
+    load = site.load({ maxDurationMs: 300_000 });
     await setVersion(site.app, 'v2');
     const deploy = site.zdd(['deploy']);
     // A slow request every 400 ms while the deploy runs: some land on a worker just before its

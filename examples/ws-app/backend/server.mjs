@@ -30,6 +30,13 @@ const server = http.createServer((req, res) => {
       return life.isDraining() ? send(res, 503, 'draining') : send(res, 200, 'ok');
     case '/api/version':
       return send(res, 200, { version, release, pid: process.pid });
+    case '/api/echo': {
+      // A write (POST): answers with the number of bytes it received.
+      let bytes = 0;
+      req.on('data', (c) => (bytes += c.length));
+      req.on('end', () => send(res, 200, { version, release, bytes }));
+      return;
+    }
     case '/api/slow': {
       const raw = Number(url.searchParams.get('ms') ?? 0);
       const ms = Number.isFinite(raw) ? Math.min(Math.max(0, Math.floor(raw)), MAX_SLOW_MS) : 0;
