@@ -8,11 +8,11 @@
  * - on SIGINT, SIGTERM or PM2's `shutdown` message it drains the server as reloadSafe() does (stop
  *   accepting, `Connection: close` on every later response, close a connection only once it has been
  *   quiet, WebSockets of `ws` and socket.io closed with 1001), then leaves the PM2 cluster and exits;
- * - an app with shutdown code of its own keeps it: its SIGINT/SIGTERM handlers run as before, but the
- *   server's close(), closeIdleConnections() and closeAllConnections() become that same drain (they
- *   would otherwise close keep-alive connections at once and cut requests), and process.exit() waits
- *   until the drain is over. If the app does not exit by then, this exits at the deadline, before
- *   PM2's SIGKILL.
+ * - an app with shutdown code of its own keeps it: its SIGINT/SIGTERM handlers run, once the drain
+ *   is over (or 60 % of the way to the deadline), so its cleanup still happens but can no longer cut
+ *   a request or answer one with 503 while closing; the server's close(), closeIdleConnections() and
+ *   closeAllConnections() become that same drain, and process.exit() waits until it is over. If the
+ *   app does not exit by the deadline, this exits then, before PM2's SIGKILL.
  * It prints one line when it takes the server over and says who sends `ready` and who drains; the
  * canary and `zdd doctor` read that line.
  */
@@ -48,9 +48,42 @@ if (send) {
 
 const realExit = process.exit.bind(process);
 
+/** This file's own signal handlers. */
+const ours = new Set<() => void>();
 /** The app's own handlers for a signal (this file's are not counted). */
 const appHandlers = (sig: NodeJS.Signals) => process.listeners(sig).filter((l) => !ours.has(l as () => void)).length;
-const ours = new Set<() => void>();
+/** Resolves when the app's own signal handlers may run: the drain is over. Set at the first signal. */
+let appTurn: Promise<void> | undefined;
+
+// The app's SIGINT/SIGTERM handlers are registered wrapped: when the signal comes they wait for
+// their turn (after the drain), whatever order they were added in.
+type Listener = (...args: unknown[]) => unknown;
+const SIGNALS = new Set<string | symbol>(['SIGINT', 'SIGTERM']);
+const wrapped = new WeakMap<Listener, Listener>();
+const deferred = (sig: NodeJS.Signals, listener: Listener): Listener => {
+  let w = wrapped.get(listener);
+  if (!w) {
+    w = function (this: unknown, ...args: unknown[]) {
+      onStop(sig, sig);
+      void appTurn!.then(() => listener.apply(this, args));
+    };
+    wrapped.set(listener, w);
+  }
+  return w;
+};
+for (const method of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener'] as const) {
+  const add = process[method] as (event: string | symbol, l: Listener) => NodeJS.Process;
+  process[method] = function (this: NodeJS.Process, event: string | symbol, l: Listener) {
+    const mine = ours.has(l as () => void) || !SIGNALS.has(event) || typeof l !== 'function';
+    return add.call(this, event, mine ? l : deferred(event as NodeJS.Signals, l));
+  } as never;
+}
+for (const method of ['off', 'removeListener'] as const) {
+  const remove = process[method] as (event: string | symbol, l: Listener) => NodeJS.Process;
+  process[method] = function (this: NodeJS.Process, event: string | symbol, l: Listener) {
+    return remove.call(this, event, (SIGNALS.has(event) && wrapped.get(l)) || l);
+  } as never;
+}
 
 /** The `ws` WebSocket an upgraded socket belongs to (`ws` keeps it under a symbol of the socket). */
 function webSocketOf(socket: Socket): { close(code: number, reason: string): void; terminate(): void } | undefined {
@@ -61,9 +94,12 @@ function webSocketOf(socket: Socket): { close(code: number, reason: string): voi
   return undefined;
 }
 
+/** The servers this file drains: those taken over and not handed to reloadSafe() (which drains its own). */
+const drained_ = () => adopted.filter((a) => !shared().managed.has(a.server));
+
 /** Tell every WebSocket of the drained servers to go away (1001); terminate the ones still open later. */
 function closeWebSockets(told: Set<Socket>): void {
-  for (const { drain } of adopted) {
+  for (const { drain } of drained_()) {
     for (const socket of drain.upgraded()) {
       if (told.has(socket)) continue;
       told.add(socket);
@@ -81,17 +117,18 @@ function drainAll(reason: string): Promise<void> {
   shared().draining = true;
   const started = Date.now();
   const deadlineMs = deadlineOf();
-  const inFlight = adopted.reduce((n, a) => n + a.drain.inFlight(), 0);
+  const mine = drained_();
+  const inFlight = mine.reduce((n, a) => n + a.drain.inFlight(), 0);
   say(`${reason}: draining (${inFlight} request${inFlight === 1 ? '' : 's'} in flight); exit within ${deadlineMs} ms`);
   const quiet = quietPeriodOf();
   const told = new Set<Socket>();
   const ws = setInterval(() => closeWebSockets(told), 50);
   closeWebSockets(told);
-  const drained = Promise.all(adopted.map((a) => a.drain.start(quiet))).then(() => 'drained');
+  const drained = Promise.all(mine.map((a) => a.drain.start(quiet))).then(() => 'drained');
   const deadline = new Promise<string>((resolve) => setTimeout(() => resolve('deadline'), deadlineMs).unref());
   stopping = Promise.race([drained, deadline]).then((how) => {
     clearInterval(ws);
-    if (how === 'deadline') for (const a of adopted) a.drain.cut();
+    if (how === 'deadline') for (const a of mine) a.drain.cut();
     say(`${how === 'drained' ? 'drained' : `deadline (${deadlineMs} ms) hit`} after ${Date.now() - started} ms`);
   });
   return stopping;
@@ -107,14 +144,16 @@ async function exitWhenDrained(code: number): Promise<void> {
 }
 
 function onStop(reason: string, sig?: NodeJS.Signals): void {
+  if (stopping) return;
   const at = Date.now();
   const deadlineMs = deadlineOf();
   const appOwns = sig ? appHandlers(sig) > 0 : false;
-  if (!stopping) {
-    // From now on process.exit() (the app's, or zdd/runtime's) waits for the drain.
-    process.exit = ((code?: number) => void exitWhenDrained(code ?? Number(process.exitCode ?? 0))) as typeof process.exit;
-  }
-  void drainAll(reason).then(() => {
+  // From now on process.exit() (the app's, or zdd/runtime's) waits for the drain.
+  process.exit = ((code?: number) => void exitWhenDrained(code ?? Number(process.exitCode ?? 0))) as typeof process.exit;
+  const drained = drainAll(reason);
+  // The app's own handlers run once the drain is over, or early enough to finish before the deadline.
+  appTurn = Promise.race([drained, new Promise<void>((r) => setTimeout(r, deadlineMs * 0.6).unref())]);
+  void drained.then(() => {
     if (!appOwns) return exitWhenDrained(0);
     // The app's own handler decides when to exit; at the deadline, before PM2's SIGKILL, we do.
     setTimeout(() => void exitWhenDrained(0), Math.max(0, at + deadlineMs - Date.now())).unref();
@@ -146,7 +185,7 @@ function take(server: Server): void {
       ready = 'zdd';
     }
     const own = appHandlers('SIGINT') + appHandlers('SIGTERM') > 0;
-    const shutdown = runtime ? 'zdd/runtime' : own ? "the app's own handler (its server drained by zdd)" : 'zdd';
+    const shutdown = runtime ? 'zdd/runtime' : own ? "the app's own handler, after zdd's drain" : 'zdd';
     say(`listening on port ${port()} (PORT); ready: ${ready}; shutdown: ${shutdown}`);
   });
 }
