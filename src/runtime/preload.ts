@@ -147,7 +147,8 @@ function onStop(reason: string, sig?: NodeJS.Signals): void {
   if (stopping) return;
   const at = Date.now();
   const deadlineMs = deadlineOf();
-  const appOwns = sig ? appHandlers(sig) > 0 : false;
+  // PM2's `shutdown` message: zdd/runtime listens for it too, and exits by itself when done.
+  const appOwns = sig ? appHandlers(sig) > 0 : adopted.some((a) => shared().managed.has(a.server));
   // From now on process.exit() (the app's, or zdd/runtime's) waits for the drain.
   process.exit = ((code?: number) => void exitWhenDrained(code ?? Number(process.exitCode ?? 0))) as typeof process.exit;
   const drained = drainAll(reason);
