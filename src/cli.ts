@@ -24,7 +24,23 @@ function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
 
+/**
+ * A reader that goes away (`zdd deploy | head -3`) closes stdout: the next write fails with EPIPE,
+ * which Node throws as an uncaught error and the process dies mid-deploy — after the switch that
+ * left `current` unverified, PM2 on the old release and the lock held. Output is a courtesy; the
+ * deploy or rollback must run to its end, so lines written to a closed stream are dropped.
+ */
+export function keepGoingWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (!stream.listeners('error').includes(dropClosedOutput)) stream.on('error', dropClosedOutput);
+  }
+}
+function dropClosedOutput(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  keepGoingWhenOutputCloses();
   let exitCode: number = EXIT.ok;
   const program = new Command();
   program

@@ -1,5 +1,5 @@
 import ciInfo from 'ci-info';
-import { ZddError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { Reporter, type OutputMode } from '../output/reporter.js';
 
 export interface GlobalOptions {
@@ -48,6 +48,6 @@ export async function makeIO(opts: GlobalOptions, cwd = process.cwd()): Promise<
 /** `--lock-wait <seconds>` of deploy and rollback. */
 export function parseLockWait(v: string | undefined): number {
   const n = Number(v ?? 0);
-  if (!Number.isFinite(n) || n < 0) throw new ZddError(`--lock-wait: expected seconds ≥ 0, got "${v}"`);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--lock-wait: expected seconds ≥ 0, got "${v}"`);
   return n;
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { breakBackendAtBoot, breakHealthcheck, setVersion } from '../helpers/example.js';
 import { httpGet, type SiteLoadReport } from '../helpers/load.js';
 import { pm2Bin } from '../helpers/pm2.js';
-import { makeSite, type Site } from '../helpers/site.js';
+import { makeSite, zddBin, type Site } from '../helpers/site.js';
 
 const SECRET = 'sk_live_do_not_print_me';
 
@@ -190,6 +190,27 @@ describe('zdd deploy (real PM2 + Nginx, under load)', () => {
     const r = await site.zdd(['deploy']);
     expect(r.exitCode, r.all).toBe(0);
     expect(await site.served()).toMatchObject({ page: 'v4', api: 'v4' });
+  });
+
+  it('a deploy and a rollback whose output nobody reads (`| head -3`) still run to the end: verified, recorded, lock released', async () => {
+    await serving();
+    const before = await currentId();
+    await setVersion(site.app, 'v-piped');
+    // `true` reads nothing and exits at once: every line zdd writes finds the pipe closed (EPIPE).
+    const piped = (cmd: string) =>
+      execa('bash', ['-c', `set -o pipefail; node ${JSON.stringify(zddBin)} ${cmd} --config ${JSON.stringify(site.configPath)} | true`], { env: site.env, cwd: site.app, reject: false, all: true });
+    const d = await piped('deploy');
+    expect(d.exitCode, d.all).toBe(0);
+    const id = await currentId();
+    expect(id).not.toBe(before);
+    expect(JSON.parse(await readFile(join(site.deployTo, 'releases', id, 'release.json'), 'utf8')).status).toBe('ok');
+    expect(await site.served()).toMatchObject({ api: 'v-piped', release: id });
+    await expect(readFile(join(site.deployTo, '.zdd', 'lock'), 'utf8')).rejects.toThrow(/ENOENT/);
+    const r = await piped('rollback');
+    expect(r.exitCode, r.all).toBe(0);
+    expect(await currentId()).toBe(before);
+    expect((await site.served()).release).toBe(before);
+    await expect(readFile(join(site.deployTo, '.zdd', 'lock'), 'utf8')).rejects.toThrow(/ENOENT/);
   });
 
   it('reloads Nginx only when its config changed, and says why', async () => {

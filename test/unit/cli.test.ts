@@ -112,6 +112,21 @@ describe('help and usage', () => {
     expect(r.stderr).toMatch(/unknown command 'deplyo'/);
   });
 
+  it('a --lock-wait that is not a number of seconds is bad usage: exit 2, naming the flag, nothing created', async () => {
+    const { dir, deployTo } = await project();
+    const r = await zdd(['deploy', '--lock-wait', 'abc'], dir);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(2);
+    expect(r.stdout + r.stderr).toMatch(/--lock-wait: expected seconds ≥ 0, got "abc"/);
+    expect(listing(deployTo)).toEqual([]);
+  });
+
+  it('help piped into a reader that is gone (`| head -5`, here `| true`) exits 0 with no EPIPE stack trace', async () => {
+    // `true` reads nothing and exits at once: every write of zdd's finds the pipe closed.
+    const r = await execa('bash', ['-c', `set -o pipefail; node ${JSON.stringify(bin)} releases --help | true`], { cwd: repoRoot, reject: false, env: env({}), extendEnv: false });
+    expect(r.stderr).not.toMatch(/EPIPE|Error/);
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+
   it('an unknown option exits 2', async () => {
     const r = await zdd(['deploy', '--no-such-flag']);
     expect(r.exitCode).toBe(2);
