@@ -152,7 +152,10 @@ describe('zdd bench (real PM2 + Nginx on loopback, under load)', () => {
   async function zdd(args: string[]) {
     const t0 = performance.now();
     const r = await execa(process.execPath, [zddBin, ...args, '--config', site!.configPath], {
-      env: site!.env, cwd: site!.app, reject: false, timeout: 180_000,
+      env: site!.env,
+      cwd: site!.app,
+      reject: false,
+      timeout: 180_000,
     });
     const ms = performance.now() - t0;
     let json: any;
@@ -190,8 +193,11 @@ describe('zdd bench (real PM2 + Nginx on loopback, under load)', () => {
       await body();
     } catch (err) {
       // The tail of the message: an assertion's own text comes last, after the command output.
-      // eslint-disable-next-line no-control-regex
-      results.errors[name] = (err as Error).message.replace(/\x1b\[[0-9;]*m/g, '').replace(/\s+/g, ' ').trim().slice(-300);
+      results.errors[name] = (err as Error).message
+        .replace(/\x1b\[[0-9;]*m/g, '')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(-300);
       throw err;
     }
   }
@@ -216,7 +222,7 @@ describe('zdd bench (real PM2 + Nginx on loopback, under load)', () => {
     await site?.stop().catch(() => {});
     const table = renderTable();
     await writeFile(resultsPath, table).catch(() => {});
-    console.log('\n' + table);
+    console.log(`\n${table}`);
   });
 
   it('1 + 5: zdd deploys under load, with their step timings', async () => {
@@ -269,7 +275,7 @@ describe('zdd bench (real PM2 + Nginx on loopback, under load)', () => {
         results.fast.noop.push(noop);
         // One file of the backend changed.
         const b = `backend-${i}`;
-        await writeFile(join(site!.app, 'backend', 'version.json'), JSON.stringify({ version: b }, null, 2) + '\n');
+        await writeFile(join(site!.app, 'backend', 'version.json'), `${JSON.stringify({ version: b }, null, 2)}\n`);
         const one = await run(['deploy']);
         results.fast.backend.push(one);
         expect(one.reused).toMatchObject({ frontend: expect.any(String), install: expect.any(String) });
@@ -330,7 +336,10 @@ describe('zdd bench (real PM2 + Nginx on loopback, under load)', () => {
         const list = await execa(pm2Bin, ['jlist'], { env: site!.env, cwd: site!.deployTo, reject: false });
         let after = '?';
         try {
-          const line = String(list.stdout).split('\n').reverse().find((l) => l.startsWith('['));
+          const line = String(list.stdout)
+            .split('\n')
+            .reverse()
+            .find((l) => l.startsWith('['));
           const apps = JSON.parse(line ?? '[]') as any[];
           after = apps.map((a) => `${a.pm2_env?.status} (${a.pm2_env?.restart_time} restarts)`).join(', ');
         } catch {
@@ -354,7 +363,10 @@ describe('zdd bench (real PM2 + Nginx on loopback, under load)', () => {
       expect(start.exitCode, start.out).toBe(0);
       let up = false;
       for (let i = 0; i < 50 && !up; i++) {
-        up = await httpGet(`${site!.nginx.url}/api/version`, 2000).then((r) => r.status === 200, () => false);
+        up = await httpGet(`${site!.nginx.url}/api/version`, 2000).then(
+          (r) => r.status === 200,
+          () => false,
+        );
         if (!up) await sleep(200);
       }
       expect(up, 'the fork-mode app never answered through Nginx').toBe(true);
@@ -368,7 +380,15 @@ describe('zdd bench (real PM2 + Nginx on loopback, under load)', () => {
 
   it('zdd: no failed request in any row, and every measurement made', () => {
     const f = results.fast;
-    const zddWindows = [...results.deploys, ...results.rollbacks, ...(results.brokenDeploy ? [results.brokenDeploy] : []), ...f.full, ...f.noop, ...f.backend, ...f.forced];
+    const zddWindows = [
+      ...results.deploys,
+      ...results.rollbacks,
+      ...(results.brokenDeploy ? [results.brokenDeploy] : []),
+      ...f.full,
+      ...f.noop,
+      ...f.backend,
+      ...f.forced,
+    ];
     expect(results.errors).toEqual({});
     expect(zddWindows.map((w) => w.window.failed)).toEqual(zddWindows.map(() => 0));
   });
@@ -387,28 +407,60 @@ function renderTable(): string {
   // 1
   if (results.deploys.length) {
     const w = merge(results.deploys.map((d) => d.window));
-    rows.push(['1', `zdd deploy, app running (v1→v2→…, ${results.deploys.length} deploys, summed)`, w.requests, w.failed, kindsText(w),
-      `${sec(median(results.deploys.map((d) => d.ms)))} per deploy (median)`, '0 failed', met(zero(w))]);
+    rows.push([
+      '1',
+      `zdd deploy, app running (v1→v2→…, ${results.deploys.length} deploys, summed)`,
+      w.requests,
+      w.failed,
+      kindsText(w),
+      `${sec(median(results.deploys.map((d) => d.ms)))} per deploy (median)`,
+      '0 failed',
+      met(zero(w)),
+    ]);
   } else rows.push(['1', `zdd deploy: ${missing('deploy')}`, '', '', '', '', '0 failed', met(false)]);
 
   // 2
   if (results.trad.length) {
     const w = merge(results.trad.map((d) => d.window));
-    rows.push(['2', `traditional restart: same app, PM2 fork mode, \`pm2 restart trad\` (${results.trad.length} restarts, summed)`, w.requests, w.failed, kindsText(w),
-      `${sec(median(results.trad.map((d) => d.ms)))} per restart (median)`, '—', '—']);
+    rows.push([
+      '2',
+      `traditional restart: same app, PM2 fork mode, \`pm2 restart trad\` (${results.trad.length} restarts, summed)`,
+      w.requests,
+      w.failed,
+      kindsText(w),
+      `${sec(median(results.trad.map((d) => d.ms)))} per restart (median)`,
+      '—',
+      '—',
+    ]);
   } else rows.push(['2', `traditional restart: ${missing('traditional')}`, '', '', '', '', '—', '—']);
 
   // 3
   const br = results.brokenReload;
   if (br) {
-    rows.push(['3a', `bare \`pm2 reload <ecosystem> --update-env\` of a build that throws at boot (cluster, 2 instances), then ${BROKEN_WATCH_MS / 1000} s`,
-      br.window.requests, br.window.failed, kindsText(br.window), `reload ${sec(br.ms)}, pm2 exit ${br.exitCode}; after: ${br.after}`, '—', '—']);
+    rows.push([
+      '3a',
+      `bare \`pm2 reload <ecosystem> --update-env\` of a build that throws at boot (cluster, 2 instances), then ${BROKEN_WATCH_MS / 1000} s`,
+      br.window.requests,
+      br.window.failed,
+      kindsText(br.window),
+      `reload ${sec(br.ms)}, pm2 exit ${br.exitCode}; after: ${br.after}`,
+      '—',
+      '—',
+    ]);
   } else rows.push(['3a', `bare pm2 reload of a broken build: ${missing('broken-reload')}`, '', '', '', '', '—', '—']);
   const bd = results.brokenDeploy;
   if (bd) {
     const ok = bd.window.failed === 0 && bd.exitCode === 1 && bd.step === 'canary';
-    rows.push(['3b', 'zdd deploy of the same broken build', bd.window.requests, bd.window.failed, kindsText(bd.window),
-      `${sec(bd.ms)}, exit ${bd.exitCode} at ${bd.step ?? '?'}`, 'exit 1 at canary, 0 failed', met(ok)]);
+    rows.push([
+      '3b',
+      'zdd deploy of the same broken build',
+      bd.window.requests,
+      bd.window.failed,
+      kindsText(bd.window),
+      `${sec(bd.ms)}, exit ${bd.exitCode} at ${bd.step ?? '?'}`,
+      'exit 1 at canary, 0 failed',
+      met(ok),
+    ]);
   } else rows.push(['3b', `zdd deploy of the broken build: ${missing('broken-deploy')}`, '', '', '', '', 'exit 1 at canary, 0 failed', met(false)]);
 
   // 4
@@ -416,40 +468,89 @@ function renderTable(): string {
   const bareMed = median(results.bareReloads.map((r) => r.ms));
   if (results.rollbacks.length) {
     const w = merge(results.rollbacks.map((r) => r.window));
-    rows.push(['4a', `zdd rollback to the previous release (${results.rollbacks.length} runs)`, w.requests, w.failed, kindsText(w),
-      `${sec(rbMed)} (median; ${results.rollbacks.map((r) => sec(r.ms)).join(', ')})`, '0 failed', met(zero(w))]);
+    rows.push([
+      '4a',
+      `zdd rollback to the previous release (${results.rollbacks.length} runs)`,
+      w.requests,
+      w.failed,
+      kindsText(w),
+      `${sec(rbMed)} (median; ${results.rollbacks.map((r) => sec(r.ms)).join(', ')})`,
+      '0 failed',
+      met(zero(w)),
+    ]);
   } else rows.push(['4a', `zdd rollback: ${missing('rollback')}`, '', '', '', '', '0 failed', met(false)]);
   if (results.bareReloads.length) {
     const w = merge(results.bareReloads.map((r) => r.window));
-    rows.push(['4b', `bare \`pm2 reload <ecosystem> --update-env\`, same app (${results.bareReloads.length} runs, interleaved with 4a)`, w.requests, w.failed, kindsText(w),
-      `${sec(bareMed)} (median; ${results.bareReloads.map((r) => sec(r.ms)).join(', ')})`, '—', '—']);
+    rows.push([
+      '4b',
+      `bare \`pm2 reload <ecosystem> --update-env\`, same app (${results.bareReloads.length} runs, interleaved with 4a)`,
+      w.requests,
+      w.failed,
+      kindsText(w),
+      `${sec(bareMed)} (median; ${results.bareReloads.map((r) => sec(r.ms)).join(', ')})`,
+      '—',
+      '—',
+    ]);
   }
   const ratio = rbMed / bareMed;
-  rows.push(['4c', 'rollback ÷ bare reload (medians of wall time)', '', '', '', Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'n/a',
-    `≤ ${ROLLBACK_RATIO_TARGET}×`, met(Number.isFinite(ratio) ? ratio <= ROLLBACK_RATIO_TARGET : undefined)]);
+  rows.push([
+    '4c',
+    'rollback ÷ bare reload (medians of wall time)',
+    '',
+    '',
+    '',
+    Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'n/a',
+    `≤ ${ROLLBACK_RATIO_TARGET}×`,
+    met(Number.isFinite(ratio) ? ratio <= ROLLBACK_RATIO_TARGET : undefined),
+  ]);
 
   // 5
   const d = results.deploys;
   const st = (r: Pick<DeployRun, 'steps'>, id: string) => r.steps[id] ?? 0;
-  const userOf = (r: Pick<DeployRun, 'steps'>) => ['build-frontend', 'build-backend', 'install', 'hooks', 'nginx-test', 'nginx-reload'].reduce((a, id) => a + st(r, id), 0);
+  const userOf = (r: Pick<DeployRun, 'steps'>) =>
+    ['build-frontend', 'build-backend', 'install', 'hooks', 'nginx-test', 'nginx-reload'].reduce((a, id) => a + st(r, id), 0);
   const accounted = (r: Pick<DeployRun, 'steps'>) => userOf(r) + st(r, 'canary') + st(r, 'pm2') + st(r, 'verify');
   const overhead = median(d.map((r) => r.ms - accounted(r)));
   const overheadInProcess = median(d.map((r) => r.durationMs - accounted(r)));
   const n = d.length;
   rows.push(['5', `deploy wall time (zdd CLI process, median of ${n})`, '', '', '', sec(median(d.map((r) => r.ms))), '—', '—']);
-  rows.push(['5a', '  user\'s commands: build-frontend (incl. copying `dist`) + build-backend + install + hooks + nginx-test + nginx-reload',
-    '', '', '', `${sec(median(d.map(userOf)))} (${['build-frontend', 'build-backend', 'install', 'hooks', 'nginx-test', 'nginx-reload'].map((id) => `${id} ${sec(median(d.map((r) => st(r, id))))}`).join(', ')})`, '—', '—']);
+  rows.push([
+    '5a',
+    "  user's commands: build-frontend (incl. copying `dist`) + build-backend + install + hooks + nginx-test + nginx-reload",
+    '',
+    '',
+    '',
+    `${sec(median(d.map(userOf)))} (${['build-frontend', 'build-backend', 'install', 'hooks', 'nginx-test', 'nginx-reload'].map((id) => `${id} ${sec(median(d.map((r) => st(r, id))))}`).join(', ')})`,
+    '—',
+    '—',
+  ]);
   rows.push(['5b', '  canary', '', '', '', sec(median(d.map((r) => st(r, 'canary')))), '—', '—']);
   rows.push(['5c', '  PM2 reload (pm2 step)', '', '', '', sec(median(d.map((r) => st(r, 'pm2')))), '—', '—']);
   rows.push(['5d', '  verify', '', '', '', sec(median(d.map((r) => st(r, 'verify')))), '—', '—']);
-  rows.push(['5e', '  zdd\'s own overhead = 5 − (5a + 5b + 5c + 5d)', '', '', '',
-    `${sec(overhead)} (${sec(overheadInProcess)} without Node start-up/exit)`, `≤ ${sec(OVERHEAD_TARGET_MS)}`, met(n ? overhead <= OVERHEAD_TARGET_MS : undefined)]);
+  rows.push([
+    '5e',
+    "  zdd's own overhead = 5 − (5a + 5b + 5c + 5d)",
+    '',
+    '',
+    '',
+    `${sec(overhead)} (${sec(overheadInProcess)} without Node start-up/exit)`,
+    `≤ ${sec(OVERHEAD_TARGET_MS)}`,
+    met(n ? overhead <= OVERHEAD_TARGET_MS : undefined),
+  ]);
 
   const q = results.quietDeploys;
   if (q.length) {
     const qOverhead = median(q.map((r) => r.ms - accounted(r)));
-    rows.push(['5f', `  the same overhead with no load running (${q.length} deploys, wall ${sec(median(q.map((r) => r.ms)))}, median)`, '', '', '',
-      `${sec(qOverhead)} (${sec(median(q.map((r) => r.durationMs - accounted(r))))} without Node start-up/exit)`, `≤ ${sec(OVERHEAD_TARGET_MS)}`, met(qOverhead <= OVERHEAD_TARGET_MS)]);
+    rows.push([
+      '5f',
+      `  the same overhead with no load running (${q.length} deploys, wall ${sec(median(q.map((r) => r.ms)))}, median)`,
+      '',
+      '',
+      '',
+      `${sec(qOverhead)} (${sec(median(q.map((r) => r.durationMs - accounted(r))))} without Node start-up/exit)`,
+      `≤ ${sec(OVERHEAD_TARGET_MS)}`,
+      met(qOverhead <= OVERHEAD_TARGET_MS),
+    ]);
   }
 
   // 6
@@ -461,35 +562,77 @@ function renderTable(): string {
     const w = (rs: FastRun[]) => merge(rs.map((r) => r.window));
     const times = (rs: FastRun[]) => rs.map((r) => sec(r.ms)).join(', ');
     const wf = w(f.full);
-    rows.push(['6a', `full deploy: new version of both parts, \`zdd deploy --no-cache\` (builds and installs everything; ${f.full.length} runs)`, wf.requests, wf.failed, kindsText(wf),
-      `${sec(fullMed)} (median; ${times(f.full)}; ${userIds.filter((id) => median(f.full.map((r) => st(r, id))) >= 5).map((id) => `${id} ${sec(median(f.full.map((r) => st(r, id))))}`).join(', ')})`, '0 failed', met(wf.failed === 0)]);
+    rows.push([
+      '6a',
+      `full deploy: new version of both parts, \`zdd deploy --no-cache\` (builds and installs everything; ${f.full.length} runs)`,
+      wf.requests,
+      wf.failed,
+      kindsText(wf),
+      `${sec(fullMed)} (median; ${times(f.full)}; ${userIds
+        .filter((id) => median(f.full.map((r) => st(r, id))) >= 5)
+        .map((id) => `${id} ${sec(median(f.full.map((r) => st(r, id))))}`)
+        .join(', ')})`,
+      '0 failed',
+      met(wf.failed === 0),
+    ]);
     if (f.noop.length) {
       const m = median(f.noop.map((r) => r.ms));
       const wn = w(f.noop);
-      rows.push(['6b', `no-change redeploy: \`zdd deploy\` right after 6a (a no-op: no release, no reload)`, wn.requests, wn.failed, kindsText(wn),
-        `${sec(m)} = ${(m / fullMed).toFixed(2)}× 6a (median; ${times(f.noop)})`, `≤ ${NOOP_RATIO_TARGET}× 6a`, met(m / fullMed <= NOOP_RATIO_TARGET)]);
+      rows.push([
+        '6b',
+        `no-change redeploy: \`zdd deploy\` right after 6a (a no-op: no release, no reload)`,
+        wn.requests,
+        wn.failed,
+        kindsText(wn),
+        `${sec(m)} = ${(m / fullMed).toFixed(2)}× 6a (median; ${times(f.noop)})`,
+        `≤ ${NOOP_RATIO_TARGET}× 6a`,
+        met(m / fullMed <= NOOP_RATIO_TARGET),
+      ]);
     } else rows.push(['6b', `no-change redeploy: ${missing('fast')}`, '', '', '', '', `≤ ${NOOP_RATIO_TARGET}× 6a`, met(false)]);
     if (f.backend.length) {
       const m = median(f.backend.map((r) => r.ms));
       const wb = w(f.backend);
       const reused = [...new Set(f.backend.flatMap((r) => Object.keys(r.reused)))].sort().join(' + ') || 'nothing';
-      rows.push(['6c', `one-file backend change (backend/version.json), \`zdd deploy\` (reused: ${reused}; backend copied; PM2 reload)`, wb.requests, wb.failed, kindsText(wb),
-        `${sec(m)} = ${(m / fullMed).toFixed(2)}× 6a (median; ${times(f.backend)}; pm2 ${sec(median(f.backend.map((r) => st(r, 'pm2'))))})`, `≤ ${BACKEND_CHANGE_RATIO_TARGET}× 6a`, met(m / fullMed <= BACKEND_CHANGE_RATIO_TARGET)]);
+      rows.push([
+        '6c',
+        `one-file backend change (backend/version.json), \`zdd deploy\` (reused: ${reused}; backend copied; PM2 reload)`,
+        wb.requests,
+        wb.failed,
+        kindsText(wb),
+        `${sec(m)} = ${(m / fullMed).toFixed(2)}× 6a (median; ${times(f.backend)}; pm2 ${sec(median(f.backend.map((r) => st(r, 'pm2'))))})`,
+        `≤ ${BACKEND_CHANGE_RATIO_TARGET}× 6a`,
+        met(m / fullMed <= BACKEND_CHANGE_RATIO_TARGET),
+      ]);
     } else rows.push(['6c', `one-file backend change: ${missing('fast')}`, '', '', '', '', `≤ ${BACKEND_CHANGE_RATIO_TARGET}× 6a`, met(false)]);
     const ovFull = median(f.full.map(ownOverhead));
     const ovBackend = median(f.backend.map(ownOverhead));
     const ovNoop = median(f.noop.map((r) => r.ms));
     const worst = Math.max(...[ovFull, ovBackend, ovNoop].filter(Number.isFinite));
-    rows.push(['6d', '  zdd\'s own overhead (wall time − user\'s commands, canary, pm2, verify; a no-op is all overhead)', '', '', '',
+    rows.push([
+      '6d',
+      "  zdd's own overhead (wall time − user's commands, canary, pm2, verify; a no-op is all overhead)",
+      '',
+      '',
+      '',
       `6a ${sec(ovFull)}, 6c ${sec(ovBackend)}, 6b ${sec(ovNoop)} (without Node start-up/exit: 6a ${sec(median(f.full.map((r) => ownOverhead(r) - (r.ms - r.durationMs))))}, 6c ${sec(median(f.backend.map((r) => ownOverhead(r) - (r.ms - r.durationMs))))})`,
-      `≤ ${sec(OVERHEAD_TARGET_MS)}`, met(Number.isFinite(worst) ? worst <= OVERHEAD_TARGET_MS : undefined)]);
+      `≤ ${sec(OVERHEAD_TARGET_MS)}`,
+      met(Number.isFinite(worst) ? worst <= OVERHEAD_TARGET_MS : undefined),
+    ]);
     if (f.forced.length) {
       const fullBytes = median(f.full.map((r) => r.addedBytes ?? NaN));
       const forcedBytes = median(f.forced.map((r) => r.addedBytes ?? NaN));
       const pct = (100 * forcedBytes) / fullBytes;
       const wx = w(f.forced);
-      rows.push(['6e', `disk: a no-change release (\`zdd deploy --force\`, every part hard-linked) vs a full release (6a), bytes each added to the deploy root`, wx.requests, wx.failed, kindsText(wx),
-        `${forcedBytes} B vs ${fullBytes} B = ${pct.toFixed(2)} % (wall ${sec(median(f.forced.map((r) => r.ms)))})`, `< ${DISK_PCT_TARGET} %`, met(Number.isFinite(pct) ? pct < DISK_PCT_TARGET : undefined)]);
+      rows.push([
+        '6e',
+        `disk: a no-change release (\`zdd deploy --force\`, every part hard-linked) vs a full release (6a), bytes each added to the deploy root`,
+        wx.requests,
+        wx.failed,
+        kindsText(wx),
+        `${forcedBytes} B vs ${fullBytes} B = ${pct.toFixed(2)} % (wall ${sec(median(f.forced.map((r) => r.ms)))})`,
+        `< ${DISK_PCT_TARGET} %`,
+        met(Number.isFinite(pct) ? pct < DISK_PCT_TARGET : undefined),
+      ]);
     } else rows.push(['6e', `disk of a no-change release: ${missing('fast')}`, '', '', '', '', `< ${DISK_PCT_TARGET} %`, met(false)]);
   } else rows.push(['6', `fast deploys: ${missing('fast')}`, '', '', '', '', '—', met(false)]);
 
@@ -499,21 +642,27 @@ function renderTable(): string {
 
   // What the medians are made of, for reading the table.
   const notes: string[] = [];
-  notes.push(`Load: three kinds at once, keep-alive, no retries: ${CONCURRENCY['post-nginx']} loops of POST /api/echo through a private Nginx on 127.0.0.1 (never retried by Nginx), ` +
-    `${CONCURRENCY['get-direct']} of GET /api/version straight at backend.port, ${CONCURRENCY['get-nginx']} of GET ${PATHS.join(' and ')} round-robin through Nginx; failures are named by load (post-nginx, get-direct, get-nginx), ` +
-    `from ${PRE_MS} ms before each operation to ${SETTLE_MS / 1000} s after it returned (3a: ${BROKEN_WATCH_MS / 1000} s). ` +
-    `Node ${process.version}, ${cpus().length} CPUs, ${new Date().toISOString()}.`);
+  notes.push(
+    `Load: three kinds at once, keep-alive, no retries: ${CONCURRENCY['post-nginx']} loops of POST /api/echo through a private Nginx on 127.0.0.1 (never retried by Nginx), ` +
+      `${CONCURRENCY['get-direct']} of GET /api/version straight at backend.port, ${CONCURRENCY['get-nginx']} of GET ${PATHS.join(' and ')} round-robin through Nginx; failures are named by load (post-nginx, get-direct, get-nginx), ` +
+      `from ${PRE_MS} ms before each operation to ${SETTLE_MS / 1000} s after it returned (3a: ${BROKEN_WATCH_MS / 1000} s). ` +
+      `Node ${process.version}, ${cpus().length} CPUs, ${new Date().toISOString()}.`,
+  );
   const distNow = distAtEnd ?? distStamp();
   if (distNow !== distAtStart) {
-    notes.push(`**dist/ was rebuilt during this run** (newest file ${new Date(distAtStart).toISOString()} at the first measured deploy, ${new Date(distNow).toISOString()} after the last zdd run): the rows mix two builds of zdd; run again.`);
+    notes.push(
+      `**dist/ was rebuilt during this run** (newest file ${new Date(distAtStart).toISOString()} at the first measured deploy, ${new Date(distNow).toISOString()} after the last zdd run): the rows mix two builds of zdd; run again.`,
+    );
   } else notes.push(`zdd measured: dist/ built ${new Date(distAtStart).toISOString()} (tree at ${head}).`);
   if (results.rollbacks.length) {
     const ids = [...new Set(results.rollbacks.flatMap((r) => Object.keys(r.timings)))];
     const parts = ids.map((id) => `${id} ${median(results.rollbacks.map((r) => r.timings[id] ?? 0)).toFixed(0)}`);
     const startup = median(results.rollbacks.map((r) => r.ms - r.durationMs));
     const outside = median(results.rollbacks.map((r) => r.durationMs - sum(Object.values(r.timings))));
-    notes.push(`zdd rollback steps, median ms: ${parts.join(', ')}; outside the steps ${outside.toFixed(0)}; Node start-up/exit around them ${startup.toFixed(0)}. ` +
-      `One \`pm2 jlist\` under the same load: ${median(results.jlist).toFixed(0)} ms (median of ${results.jlist.length}).`);
+    notes.push(
+      `zdd rollback steps, median ms: ${parts.join(', ')}; outside the steps ${outside.toFixed(0)}; Node start-up/exit around them ${startup.toFixed(0)}. ` +
+        `One \`pm2 jlist\` under the same load: ${median(results.jlist).toFixed(0)} ms (median of ${results.jlist.length}).`,
+    );
   }
   if (n) {
     const counted = new Set(['build-frontend', 'build-backend', 'install', 'hooks', 'nginx-test', 'nginx-reload', 'canary', 'pm2', 'verify']);
@@ -521,15 +670,19 @@ function renderTable(): string {
     const parts = rest.map((id) => `${id} ${median(d.map((r) => st(r, id))).toFixed(0)}`);
     const startup = median(d.map((r) => r.ms - r.durationMs));
     const outside = median(d.map((r) => r.durationMs - sum(Object.values(r.steps))));
-    notes.push(`Overhead (5e) is made of (ms, medians): Node start-up/exit ${startup.toFixed(0)}; steps ${parts.join(', ')}; ` +
-      `outside any step (mostly loading the command's modules and the config before the first step; also the cleanup after the last) ${outside.toFixed(0)}.`);
+    notes.push(
+      `Overhead (5e) is made of (ms, medians): Node start-up/exit ${startup.toFixed(0)}; steps ${parts.join(', ')}; ` +
+        `outside any step (mostly loading the command's modules and the config before the first step; also the cleanup after the last) ${outside.toFixed(0)}.`,
+    );
   }
   if (f.full.length) {
     const parts = (rs: FastRun[]) => [...new Set(rs.map((r) => Object.keys(r.reused).sort().join('+') || 'nothing'))].join(' / ');
-    notes.push(`Rows 6: ${FAST_RUNS} rounds of 6a → 6b → 6c → 6e, each under the same load as the other rows. Reused from earlier releases (release.json \`reused\`): 6a ${parts(f.full)}, 6c ${parts(f.backend)}, 6e ${parts(f.forced)}. ` +
-      `Disk (6e) is what each release adds: the deploy root's bytes minus the same without that release, hard links counted once; the example backend has no dependencies, so node_modules weighs nothing in either. ` +
-      `Overhead of 6a/6c, ms (medians): Node start-up/exit ${median([...f.full, ...f.backend].map((r) => r.ms - r.durationMs)).toFixed(0)}; ${['lock', 'prepare', 'carry-over', 'pm2-check', 'switch', 'record', 'prune'].map((id) => `${id} ${median([...f.full, ...f.backend].map((r) => r.steps[id] ?? 0)).toFixed(0)}`).join(', ')}; ` +
-      `outside any step (module loading, config, hashing the inputs) ${median([...f.full, ...f.backend].map((r) => r.durationMs - sum(Object.values(r.steps)))).toFixed(0)}.`);
+    notes.push(
+      `Rows 6: ${FAST_RUNS} rounds of 6a → 6b → 6c → 6e, each under the same load as the other rows. Reused from earlier releases (release.json \`reused\`): 6a ${parts(f.full)}, 6c ${parts(f.backend)}, 6e ${parts(f.forced)}. ` +
+        `Disk (6e) is what each release adds: the deploy root's bytes minus the same without that release, hard links counted once; the example backend has no dependencies, so node_modules weighs nothing in either. ` +
+        `Overhead of 6a/6c, ms (medians): Node start-up/exit ${median([...f.full, ...f.backend].map((r) => r.ms - r.durationMs)).toFixed(0)}; ${['lock', 'prepare', 'carry-over', 'pm2-check', 'switch', 'record', 'prune'].map((id) => `${id} ${median([...f.full, ...f.backend].map((r) => r.steps[id] ?? 0)).toFixed(0)}`).join(', ')}; ` +
+        `outside any step (module loading, config, hashing the inputs) ${median([...f.full, ...f.backend].map((r) => r.durationMs - sum(Object.values(r.steps)))).toFixed(0)}.`,
+    );
   }
   return `${out.join('\n')}\n\n${notes.map((x) => `- ${x}`).join('\n')}\n`;
 }

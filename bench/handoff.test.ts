@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reloadsUnderLoad, startHandoffCluster } from '../test/helpers/handoff.js';
-import { type LoadReport } from '../test/helpers/load.js';
+import type { LoadReport } from '../test/helpers/load.js';
 import { repoRoot, type TempPm2Home } from '../test/helpers/pm2.js';
 
 const RELOADS = 20;
@@ -47,7 +47,11 @@ const kinds = (r: LoadReport) => {
     const k = f.error ?? String(f.status);
     c[k] = (c[k] ?? 0) + 1;
   }
-  return Object.entries(c).map(([k, n]) => `${k} ×${n}`).join(', ') || '—';
+  return (
+    Object.entries(c)
+      .map(([k, n]) => `${k} ×${n}`)
+      .join(', ') || '—'
+  );
 };
 
 describe('rows 8: the PM2 cluster handoff', () => {
@@ -64,7 +68,12 @@ describe('rows 8: the PM2 cluster handoff', () => {
   }, 600_000);
 
   it('8c: zdd/runtime leaves the cluster, then exits', async () => {
-    const r = await measure('8c', 'zdd/runtime: leave the cluster (`cluster.worker.disconnect()`), then exit', join(repoRoot, 'test', 'fixtures', 'reload-safe', 'app.mjs'), {});
+    const r = await measure(
+      '8c',
+      'zdd/runtime: leave the cluster (`cluster.worker.disconnect()`), then exit',
+      join(repoRoot, 'test', 'fixtures', 'reload-safe', 'app.mjs'),
+      {},
+    );
     expect(r.report.ok).toBeGreaterThan(0);
     expect(r.report.failed, kinds(r.report)).toBe(0);
   }, 600_000);

@@ -51,7 +51,10 @@ describe.skipIf(unsupported)('zdd bench: several hosts over SSH', () => {
   let allHosts: unknown[] = [];
   let version = 1;
   const bytes: Array<{ host: string; sent: number; release: number; frontendReused: boolean }> = [];
-  const prepare = { one: [] as Array<{ prepare: number; connect: number; total: number }>, four: [] as Array<{ prepare: number; connect: number; total: number }> };
+  const prepare = {
+    one: [] as Array<{ prepare: number; connect: number; total: number }>,
+    four: [] as Array<{ prepare: number; connect: number; total: number }>,
+  };
   const loads: LoadReport[] = [];
 
   async function setHosts(n: number): Promise<void> {

@@ -14,7 +14,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { breakHealthcheck, setVersion } from '../test/helpers/example.js';
-import { type LoadReport, type SiteLoadOptions, type SiteLoadReport } from '../test/helpers/load.js';
+import type { LoadReport, SiteLoadOptions, SiteLoadReport } from '../test/helpers/load.js';
 import { repoRoot, tempPm2Home, type TempPm2Home } from '../test/helpers/pm2.js';
 import { makeSite, type Site } from '../test/helpers/site.js';
 import { expressBackendConfig, writeExpressBackend, type ExpressVariant } from '../test/helpers/third-party.js';
@@ -99,7 +99,13 @@ async function unhealthyUnderPm2(site: Site, app: App): Promise<void> {
   }
   const file = join(site.app, 'backend', 'app.js');
   const src = await readFile(file, 'utf8');
-  await writeFile(file, src.replace("app.get('/healthz', function (req, res) { res.send('ok'); });", "app.get('/healthz', function (req, res) { res.status(process.env.NODE_APP_INSTANCE !== undefined ? 500 : 200).send('x'); });"));
+  await writeFile(
+    file,
+    src.replace(
+      "app.get('/healthz', function (req, res) { res.send('ok'); });",
+      "app.get('/healthz', function (req, res) { res.status(process.env.NODE_APP_INSTANCE !== undefined ? 500 : 200).send('x'); });",
+    ),
+  );
 }
 
 /** 3 deploys, 1 rollback, 2 switch-backs, all under one load. */
@@ -146,7 +152,11 @@ function why(r: SiteLoadReport): string {
     const key = `${f.path.split(' ')[0]} ${f.status ?? f.error}`;
     k[key] = (k[key] ?? 0) + 1;
   }
-  return Object.entries(k).map(([x, c]) => `${x} ×${c}`).join(', ') || '—';
+  return (
+    Object.entries(k)
+      .map(([x, c]) => `${x} ×${c}`)
+      .join(', ') || '—'
+  );
 }
 const enough = (r: SiteLoadReport) => kinds(r)['post-nginx'].total >= POSTS_TARGET && kinds(r)['get-direct'].total >= GETS_TARGET;
 
@@ -195,7 +205,14 @@ describe('rows 9: zero failed requests for writes and keep-alive clients', () =>
     homes.push(bare);
     const cwd = join(site.deployTo, 'current', 'backend');
     const eco = join(site.work, 'bare.config.cjs');
-    const app = { name: 'bare', script: join(cwd, 'bin', 'www'), cwd, exec_mode: 'cluster', instances: 2, env: { PORT: String(site.backendPort), NODE_ENV: 'production' } };
+    const app = {
+      name: 'bare',
+      script: join(cwd, 'bin', 'www'),
+      cwd,
+      exec_mode: 'cluster',
+      instances: 2,
+      env: { PORT: String(site.backendPort), NODE_ENV: 'production' },
+    };
     await writeFile(eco, `module.exports = ${JSON.stringify({ apps: [app] })};\n`);
     const pm2 = (args: string[]) => execa(join(repoRoot, 'node_modules', '.bin', 'pm2'), args, { env: bare.env, cwd: site.work, reject: false, all: true });
     expect((await pm2(['start', eco])).exitCode).toBe(0);
@@ -212,7 +229,12 @@ describe('rows 9: zero failed requests for writes and keep-alive clients', () =>
       await sleep(2000);
       return ms;
     }, LOAD);
-    rows.push({ id: '9f', what: 'the same app and release: bare `pm2 reload <ecosystem> --update-env` (3 reloads)', report: bareReport, note: `median ${sec(median(bareMs))}` });
+    rows.push({
+      id: '9f',
+      what: 'the same app and release: bare `pm2 reload <ecosystem> --update-env` (3 reloads)',
+      report: bareReport,
+      note: `median ${sec(median(bareMs))}`,
+    });
     expect(zdd.failed, why(zdd)).toBe(0);
   }, 400_000);
 
@@ -230,7 +252,12 @@ describe('rows 9: zero failed requests for writes and keep-alive clients', () =>
         await sleep(2000);
         return t;
       }, LOAD);
-      rows.push({ id: '9g', what: `quiet period ${quiet} ms (ZDD_QUIET_PERIOD), 3 deploys`, report, note: `pm2 step (reload of 2 workers) median ${sec(median(ms))}` });
+      rows.push({
+        id: '9g',
+        what: `quiet period ${quiet} ms (ZDD_QUIET_PERIOD), 3 deploys`,
+        report,
+        note: `pm2 step (reload of 2 workers) median ${sec(median(ms))}`,
+      });
       await site.stop();
       sites.splice(sites.indexOf(site), 1);
     }
@@ -239,14 +266,17 @@ describe('rows 9: zero failed requests for writes and keep-alive clients', () =>
   it('9h: a deploy of the example app, today (BASELINE drain, no reload safety) vs now, median of 3', async () => {
     const today = await siteFor('example', { reloadSafe: false });
     const before = (await execa('git', ['show', `${BASELINE}:examples/shop/backend/server.js`], { cwd: repoRoot })).stdout;
-    await writeFile(join(today.app, 'backend', 'server.js'), before + '\n');
+    await writeFile(join(today.app, 'backend', 'server.js'), `${before}\n`);
     const now = await siteFor('example');
     const times: Record<'today' | 'now', number[]> = { today: [], now: [] };
     const reports: Partial<Record<'today' | 'now', SiteLoadReport>> = {};
     // GETs only: the BASELINE app has no POST route.
     const load = { ...LOAD, concurrency: { 'post-nginx': 0, 'get-direct': 3, 'get-nginx': 3 } };
     for (let i = 1; i <= 3; i++) {
-      for (const [k, site] of [['today', today], ['now', now]] as const) {
+      for (const [k, site] of [
+        ['today', today],
+        ['now', now],
+      ] as const) {
         const { value, report } = await site.underLoad(async () => {
           await setVersion(site.app, `t${i}`);
           const t0 = Date.now();
@@ -259,8 +289,19 @@ describe('rows 9: zero failed requests for writes and keep-alive clients', () =>
       }
     }
     const cost = median(times.now) - median(times.today);
-    rows.push({ id: '9h', what: `example app deploy, today (${BASELINE}'s drain, backend.reloadSafe false)`, report: reports.today!, note: `median ${sec(median(times.today))} (${times.today.map(sec).join(', ')})` });
-    rows.push({ id: '9h', what: 'example app deploy, now (defaults)', report: reports.now!, note: `median ${sec(median(times.now))} (${times.now.map(sec).join(', ')}); now − today = ${sec(cost)}, target ≤ ${sec(DEPLOY_COST_TARGET_MS)}`, met: cost <= DEPLOY_COST_TARGET_MS });
+    rows.push({
+      id: '9h',
+      what: `example app deploy, today (${BASELINE}'s drain, backend.reloadSafe false)`,
+      report: reports.today!,
+      note: `median ${sec(median(times.today))} (${times.today.map(sec).join(', ')})`,
+    });
+    rows.push({
+      id: '9h',
+      what: 'example app deploy, now (defaults)',
+      report: reports.now!,
+      note: `median ${sec(median(times.now))} (${times.now.map(sec).join(', ')}); now − today = ${sec(cost)}, target ≤ ${sec(DEPLOY_COST_TARGET_MS)}`,
+      met: cost <= DEPLOY_COST_TARGET_MS,
+    });
   }, 400_000);
 });
 
@@ -275,7 +316,16 @@ function mergeReports(a: SiteLoadReport, b: SiteLoadReport): SiteLoadReport {
 }
 
 function render(): string {
-  const head = ['row', 'what', 'POST through Nginx: failed', 'keep-alive GET at backend.port: failed', 'GET through Nginx: failed', 'failures by kind', 'notes', 'met?'];
+  const head = [
+    'row',
+    'what',
+    'POST through Nginx: failed',
+    'keep-alive GET at backend.port: failed',
+    'GET through Nginx: failed',
+    'failures by kind',
+    'notes',
+    'met?',
+  ];
   const line = (c: string[]) => `| ${c.join(' | ')} |`;
   const out = [
     `# Rows 9: zero failed requests for writes and keep-alive clients`,
@@ -285,7 +335,16 @@ function render(): string {
     line(head),
     line(head.map(() => '---')),
     ...rows.map((r) =>
-      line([r.id, r.what, failedText(r.report.kinds['post-nginx']), failedText(r.report.kinds['get-direct']), failedText(r.report.kinds['get-nginx']), why(r.report), r.note, r.met === undefined ? '—' : r.met ? 'yes' : '**no**']),
+      line([
+        r.id,
+        r.what,
+        failedText(r.report.kinds['post-nginx']),
+        failedText(r.report.kinds['get-direct']),
+        failedText(r.report.kinds['get-nginx']),
+        why(r.report),
+        r.note,
+        r.met === undefined ? '—' : r.met ? 'yes' : '**no**',
+      ]),
     ),
     '',
   ];

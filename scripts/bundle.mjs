@@ -1,8 +1,8 @@
 // `npm run build`, after tsc: the CLI as one ES module bundle (dist/bundle/cli.js, plus a chunk per
 // lazily loaded command), which bin/zdd runs. Loading ~40 of zdd's modules and ~90 of zod's one file
 // at a time cost a deploy or a rollback about 0.1 s of start-up (0.2 s on a busy machine); the bundle
-// loads them as a handful of files. Only small, pure-ESM dependencies are bundled; PM2, execa, jiti,
-// fs-extra and ora stay packages, loaded as before. dist/ from tsc stays the library (`zdd`,
+// loads them as a handful of files. Only small, pure-ESM dependencies are bundled; PM2, execa, jiti
+// and ora stay packages, loaded as before. dist/ from tsc stays the library (`zdd`,
 // `zdd/runtime`) and the source of the SSH agent.
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

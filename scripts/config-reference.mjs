@@ -25,7 +25,7 @@ const text = (s) =>
     .split(/(`[^`]*`)/)
     .map((part) => (part.startsWith('`') ? part : part.replace(/</g, '&lt;').replace(/>/g, '&gt;')))
     .join('');
-const code = (s) => '`' + s + '`';
+const code = (s) => `\`${s}\``;
 
 // zod writes Number.MAX_SAFE_INTEGER as the bound of a plain `.int()`: no real bound.
 const real = (n) => (typeof n === 'number' && Math.abs(n) < Number.MAX_SAFE_INTEGER ? n : undefined);
@@ -68,7 +68,7 @@ export function typeOf(node) {
 function objectBranch(node) {
   if (!node || typeof node !== 'object') return undefined;
   if (node.properties) return node;
-  if (Array.isArray(node.anyOf)) return node.anyOf.find((b) => b && b.properties);
+  if (Array.isArray(node.anyOf)) return node.anyOf.find((b) => b?.properties);
   return undefined;
 }
 
@@ -102,7 +102,7 @@ export function configReference(schema) {
     const def = r.default === 'required' ? '**required**' : r.default === '' ? '—' : code(cell(r.default));
     lines.push(`| ${code(r.key)} | ${code(cell(r.type))} | ${def} | ${text(r.description)} |`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** The text between the markers (trimmed), or undefined when they are missing. */

@@ -36,6 +36,8 @@ fi
 # node_modules (with PM2 and the TypeScript compiler) come from `npm ci`; a fresh clone that skipped it still works.
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
+# Lint and formatting (Biome): a failure here names the file and the rule; `npm run format` fixes most.
+npx biome ci --error-on-warnings .
 npm run build
 node scripts/config-reference.mjs --check README.md
 if [ $# -gt 0 ]; then

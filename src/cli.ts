@@ -74,7 +74,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--lock-wait <seconds>', 'wait up to this long for another deploy to finish', '0')
     .option('--force', 'deploy even when nothing changed since the current release')
     .option('--no-cache', 'build and install everything: reuse no earlier build or node_modules')
-    .addHelpText('after', examples(['zdd deploy', 'zdd deploy --dry-run', 'zdd deploy --ci --lock-wait 300', 'zdd deploy --force', 'zdd deploy --no-cache', 'zdd deploy --config deploy/zdd.config.ts']))
+    .addHelpText(
+      'after',
+      examples([
+        'zdd deploy',
+        'zdd deploy --dry-run',
+        'zdd deploy --ci --lock-wait 300',
+        'zdd deploy --force',
+        'zdd deploy --no-cache',
+        'zdd deploy --config deploy/zdd.config.ts',
+      ]),
+    )
     .action(run('deploy'));
 
   program
@@ -156,7 +166,7 @@ async function execute(name: string, opts: Record<string, unknown> & GlobalOptio
       ...((error as { json?: Record<string, unknown> } | undefined)?.json ?? {}),
       ...(error !== undefined ? { error: errorJson(error, io) } : {}),
     };
-    process.stdout.write(io.out.scrub(JSON.stringify(doc, null, 2)) + '\n');
+    process.stdout.write(`${io.out.scrub(JSON.stringify(doc, null, 2))}\n`);
   }
   return code;
 }

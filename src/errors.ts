@@ -53,11 +53,6 @@ export class StepFailed extends ZddError {
   readonly tail?: string;
 }
 
-/** A command whose capability is not built yet. It says so rather than pretending. */
-export class NotBuiltError extends ZddError {
-  override readonly exitCode = EXIT.failed;
-}
-
 /** A command that exited non-zero, with the tail of its output. */
 export class CommandFailed extends ZddError {
   constructor(

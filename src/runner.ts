@@ -90,9 +90,10 @@ export class StepSession {
         ctx.timings[step.id] = Math.round(ms);
         // The step may have half-run: its undo must be safe on a partial state.
         this.done.push(step);
-        const failure = ctx.interrupt.requested && !ctx.switched
-          ? new Interrupted(`stopped by ${ctx.interrupt.signal ?? 'a signal'} during ${step.id}`)
-          : asStepFailed(step.id, err);
+        const failure =
+          ctx.interrupt.requested && !ctx.switched
+            ? new Interrupted(`stopped by ${ctx.interrupt.signal ?? 'a signal'} during ${step.id}`)
+            : asStepFailed(step.id, err);
         ctx.out.stepFailed(step.id, ms, failure.message);
         reports.push({ id: step.id, status: 'failed', ms: Math.round(ms) });
         throw failure;

@@ -51,7 +51,16 @@ export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise
       await closePm2(ctx);
       const what = ctx.flags.dryRun ? 'dry run: a deploy would do nothing' : 'no new release, no reload';
       io.out.summary(true, `nothing changed since ${same.id}, which is current and running: ${what} (zdd deploy --force deploys anyway)`);
-      return { exitCode: EXIT.ok, json: { noop: true, ...(ctx.flags.dryRun ? { dryRun: true } : {}), reason: 'nothing changed', release: { id: same.id, dir: ctx.previous!.dir, previous: same.id }, steps: [] } };
+      return {
+        exitCode: EXIT.ok,
+        json: {
+          noop: true,
+          ...(ctx.flags.dryRun ? { dryRun: true } : {}),
+          reason: 'nothing changed',
+          release: { id: same.id, dir: ctx.previous!.dir, previous: same.id },
+          steps: [],
+        },
+      };
     }
     if (same.changed) io.out.info(`changed since ${ctx.previous!.id}: ${same.changed}`);
   }
@@ -92,7 +101,9 @@ export async function unchangedSince(ctx: DeployContext): Promise<{ id: string }
   if (info?.status !== 'ok' || !info.inputs) return {};
   const now = await inputsFor(ctx);
   if (!now) return {};
-  const parts = (['frontend', 'backend', 'install', 'config'] as const satisfies readonly (keyof Inputs)[]).filter((k) => (now[k] ?? null) !== (info.inputs![k] ?? null));
+  const parts = (['frontend', 'backend', 'install', 'config'] as const satisfies readonly (keyof Inputs)[]).filter(
+    (k) => (now[k] ?? null) !== (info.inputs![k] ?? null),
+  );
   if (parts.length) return { changed: parts.map((p) => (p === 'install' ? 'dependencies' : p)).join(', ') };
   const b = ctx.config.backend;
   if (b) {

@@ -37,7 +37,10 @@ function row(name: string, level: CheckLevel, detail: string, fix?: string): Che
 }
 
 function versionAtLeast(version: string, min: readonly number[]): boolean {
-  const parts = version.replace(/^v/, '').split('.').map((n) => parseInt(n, 10) || 0);
+  const parts = version
+    .replace(/^v/, '')
+    .split('.')
+    .map((n) => parseInt(n, 10) || 0);
   for (let i = 0; i < min.length; i++) {
     const a = parts[i] ?? 0;
     if (a !== min[i]) return a > min[i]!;
@@ -46,13 +49,24 @@ function versionAtLeast(version: string, min: readonly number[]): boolean {
 }
 
 function lastLines(text: string, n = 3): string {
-  return text.trim().split('\n').map((l) => l.trim()).filter(Boolean).slice(-n).join(' | ');
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-n)
+    .join(' | ');
 }
 
 export function checkNode(version = process.versions.node): Check {
   return versionAtLeast(version, MIN_NODE)
     ? row('node', 'ok', `v${version}`)
-    : row('node', 'fail', `v${version}; zdd needs ${MIN_NODE.join('.')} or newer`, 'install Node.js 20.19+ (e.g. `nvm install 22`, or the NodeSource/nodejs.org packages)');
+    : row(
+        'node',
+        'fail',
+        `v${version}; zdd needs ${MIN_NODE.join('.')} or newer`,
+        'install Node.js 20.19+ (e.g. `nvm install 22`, or the NodeSource/nodejs.org packages)',
+      );
 }
 
 /** The first executable `name` on PATH, as a shell would find it. */
@@ -131,11 +145,16 @@ export async function checkNginx(host: Host, required: boolean, bin = 'nginx'): 
   const fix =
     'install it: sudo apt-get install nginx (Debian/Ubuntu), sudo dnf install nginx (Fedora/RHEL), brew install nginx (macOS); ' +
     'if it is installed in /usr/sbin, add that folder to PATH';
-  const detail = r && r.exitCode !== 0 && !/ENOENT|not found/i.test(text) && text.trim() ? `\`${bin} -v\` failed: ${lastLines(text, 1)}` : `\`${bin}\` not found on PATH`;
+  const detail =
+    r && r.exitCode !== 0 && !/ENOENT|not found/i.test(text) && text.trim() ? `\`${bin} -v\` failed: ${lastLines(text, 1)}` : `\`${bin}\` not found on PATH`;
   return required ? row('nginx', 'fail', detail, fix) : row('nginx', 'warn', `${detail} (not needed: the config has no nginx section)`);
 }
 
-export async function checkConfigLoads(opts: GlobalOptions, cwd: string, onSecrets?: (values: string[]) => void): Promise<{ check: Check; config?: ZddConfig }> {
+export async function checkConfigLoads(
+  opts: GlobalOptions,
+  cwd: string,
+  onSecrets?: (values: string[]) => void,
+): Promise<{ check: Check; config?: ZddConfig }> {
   if (!opts.config && !findConfig(cwd)) {
     return { check: row('config', 'fail', `no zdd.config.{ts,mts,js,mjs,json} in ${cwd}`, 'run zdd init') };
   }
@@ -146,7 +165,14 @@ export async function checkConfigLoads(opts: GlobalOptions, cwd: string, onSecre
   } catch (err) {
     if (err instanceof ConfigError) {
       const missing = err.problems.some((p) => /not found|no zdd config/i.test(p));
-      return { check: row('config', 'fail', err.problems.join('; '), missing ? 'check --config, or run zdd init' : err.hint ?? 'fix the keys listed, see the config reference in the README') };
+      return {
+        check: row(
+          'config',
+          'fail',
+          err.problems.join('; '),
+          missing ? 'check --config, or run zdd init' : (err.hint ?? 'fix the keys listed, see the config reference in the README'),
+        ),
+      };
     }
     return { check: row('config', 'fail', `could not load: ${(err as Error).message}`, 'fix the error in the config file') };
   }
@@ -157,7 +183,7 @@ export async function checkDeployTo(config: ZddConfig): Promise<Check> {
   const name = 'deployTo';
   const target = config.deployTo;
   if (config.hosts?.length) return row(name, 'warn', `${target} is on the remote hosts; not checked from here`);
-  if (!path.isAbsolute(target)) return row(name, 'fail', `"${target}" is not an absolute path`, 'set deployTo to an absolute path, e.g. /srv/' + config.app);
+  if (!path.isAbsolute(target)) return row(name, 'fail', `"${target}" is not an absolute path`, `set deployTo to an absolute path, e.g. /srv/${config.app}`);
   let probe = target;
   for (;;) {
     try {
@@ -176,7 +202,12 @@ export async function checkDeployTo(config: ZddConfig): Promise<Check> {
   try {
     await fs.access(probe, constants.W_OK);
   } catch {
-    return row(name, 'fail', probe === target ? `${target} is not writable by this user` : `${target} does not exist and ${probe} is not writable by this user`, fix);
+    return row(
+      name,
+      'fail',
+      probe === target ? `${target} is not writable by this user` : `${target} does not exist and ${probe} is not writable by this user`,
+      fix,
+    );
   }
   return row(name, 'ok', probe === target ? `${target} is writable` : `${target} does not exist yet; ${probe} is writable, zdd will create it`);
 }
@@ -219,7 +250,7 @@ export async function checkOpenFileCache(host: Host, config: ZddConfig): Promise
     source = `${n.test} -T`;
     if (!/\bnginx\b/.test(n.test)) return row(name, 'warn', `cannot derive a config dump from \`${n.test}\`; list the files in nginx.config`);
     const r = await host.shell(source, { reject: false, readOnly: true, timeoutMs: 30_000 }).catch(() => undefined);
-    if (!r || r.exitCode !== 0) return row(name, 'warn', `could not read the Nginx config with \`${source}\``);
+    if (r?.exitCode !== 0) return row(name, 'warn', `could not read the Nginx config with \`${source}\``);
     text = r.stdout;
   }
   const found = findOpenFileCache(text);
@@ -369,7 +400,12 @@ function reloadSafetyRow(on: boolean, output: string): Check {
   const { mode, otherPorts } = readReloadSafety(output);
   if (mode) return row('app reload safety', 'ok', describeMode(mode));
   const where = otherPorts.length ? `it listens on port ${otherPorts.join(', ')}, not on PORT` : 'it saw no server listening on PORT';
-  return row('app reload safety', 'fail', `zdd's reload safety could not take the app's server over: ${where}`, 'listen on Number(process.env.PORT); the canary fails the same way');
+  return row(
+    'app reload safety',
+    'fail',
+    `zdd's reload safety could not take the app's server over: ${where}`,
+    'listen on Number(process.env.PORT); the canary fails the same way',
+  );
 }
 
 /**
@@ -386,7 +422,12 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
   const app = await appUnderTest(config, host);
   if (!app) {
     return [
-      row('app boot', 'warn', `${path.join(b.root, b.script)} not found and no current release (built at deploy?); could not boot the app`, b.build ? `run \`${b.build}\` in ${b.root}, then zdd doctor again` : undefined),
+      row(
+        'app boot',
+        'warn',
+        `${path.join(b.root, b.script)} not found and no current release (built at deploy?); could not boot the app`,
+        b.build ? `run \`${b.build}\` in ${b.root}, then zdd doctor again` : undefined,
+      ),
     ];
   }
   const waitReady = b.waitReady;
@@ -414,7 +455,10 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
   void proc.exited.then((e) => (exit = { ...e, at: Date.now() }));
   // For a one-line row: the error line of a crash (stack frames say little), else the last lines.
   const out = () => {
-    const lines = tail(proc.output()).split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = tail(proc.output())
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const err = lines.filter((l) => /^[\w.$]*(Error|Exception)\b[^\n]*:/.test(l)).pop();
     return err ?? lines.slice(-3).join(' | ');
   };
@@ -441,11 +485,25 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
     if (health) await until(() => readyAt > 0 || exit !== undefined, Math.max(0, startedAt + b.readyTimeout - Date.now()));
     const booted = `booted ${app.label}`;
     if (exit) {
-      rows.push(row('app boot', 'fail', `${booted}: it exited (${exit.signal ?? `code ${exit.code}`}) before answering ${hpath}: ${out() || 'no output'}`, 'fix the error it prints; the canary would fail the same way'));
+      rows.push(
+        row(
+          'app boot',
+          'fail',
+          `${booted}: it exited (${exit.signal ?? `code ${exit.code}`}) before answering ${hpath}: ${out() || 'no output'}`,
+          'fix the error it prints; the canary would fail the same way',
+        ),
+      );
       return rows;
     }
     if (!health) {
-      rows.push(row('app boot', 'fail', `${booted}: ${hpath} did not answer 2xx within ${bootBy - startedAt} ms (${last})`, `make ${hpath} answer 2xx once the app can serve, or set healthcheck.path`));
+      rows.push(
+        row(
+          'app boot',
+          'fail',
+          `${booted}: ${hpath} did not answer 2xx within ${bootBy - startedAt} ms (${last})`,
+          `make ${hpath} answer 2xx once the app can serve, or set healthcheck.path`,
+        ),
+      );
       return rows;
     }
     const readyText = readyAt ? `sent 'ready' after ${readyAt - startedAt} ms` : `never sent 'ready' within backend.readyTimeout (${b.readyTimeout} ms)`;
@@ -487,22 +545,41 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
     const e = exit ?? { code: null, signal: null, at: Date.now() };
     const took = e.at - t0;
     const fixHandler =
-      "handle SIGINT: stop accepting (server.close()), finish requests in flight, close keep-alive and WebSocket connections, then exit before backend.killTimeout — reloadSafe() from zdd/runtime does all of it (README: Make your app reload-safe)";
+      'handle SIGINT: stop accepting (server.close()), finish requests in flight, close keep-alive and WebSocket connections, then exit before backend.killTimeout — reloadSafe() from zdd/runtime does all of it (README: Make your app reload-safe)';
 
     // The request in flight.
     if (e.signal === 'SIGINT') {
-      rows.push(row('app SIGINT', 'fail', `no SIGINT handler: the app died at once on SIGINT (${took} ms); PM2 sends SIGINT to the old worker on every reload, so requests in flight are cut`, fixHandler));
+      rows.push(
+        row(
+          'app SIGINT',
+          'fail',
+          `no SIGINT handler: the app died at once on SIGINT (${took} ms); PM2 sends SIGINT to the old worker on every reload, so requests in flight are cut`,
+          fixHandler,
+        ),
+      );
     } else if (responseComplete(inflight.data, inflight.endedAt > 0)) {
       const st = statusOf(inflight.data);
       const close = closesAfter(inflight.data);
       rows.push(
         close
           ? row('app SIGINT', 'ok', `a request in flight at SIGINT was answered (${st}) with Connection: close`)
-          : row('app SIGINT', 'warn', `a request in flight at SIGINT was answered (${st}) but without Connection: close; Nginx may send the next request on a connection that is closing`, 'answer with Connection: close while draining (reloadSafe() does)'),
+          : row(
+              'app SIGINT',
+              'warn',
+              `a request in flight at SIGINT was answered (${st}) but without Connection: close; Nginx may send the next request on a connection that is closing`,
+              'answer with Connection: close while draining (reloadSafe() does)',
+            ),
       );
     } else {
       const how = inflight.error ? `reset (${inflight.error})` : inflight.closedAt ? 'closed' : 'left hanging';
-      rows.push(row('app SIGINT', 'fail', `a request in flight at SIGINT got no answer: the connection was ${how}${inflight.data ? ` after ${JSON.stringify(inflight.data.slice(0, 60))}` : ''}`, fixHandler));
+      rows.push(
+        row(
+          'app SIGINT',
+          'fail',
+          `a request in flight at SIGINT got no answer: the connection was ${how}${inflight.data ? ` after ${JSON.stringify(inflight.data.slice(0, 60))}` : ''}`,
+          fixHandler,
+        ),
+      );
     }
 
     // The idle keep-alive connection. (When the process dies, the kernel closes its sockets with FIN
@@ -513,12 +590,32 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
     } else if (!idleUsable) {
       rows.push(row('app keep-alive', 'warn', `not checked: the app closed the connection after its first answer (no keep-alive)`));
     } else if (idle.error) {
-      rows.push(row('app keep-alive', 'warn', `the idle keep-alive connection was reset (${idle.error}), not closed with FIN`, 'close a keep-alive connection only once it has been quiet, with socket.end(), never by destroying a socket that may hold a request (reloadSafe() does)'));
+      rows.push(
+        row(
+          'app keep-alive',
+          'warn',
+          `the idle keep-alive connection was reset (${idle.error}), not closed with FIN`,
+          'close a keep-alive connection only once it has been quiet, with socket.end(), never by destroying a socket that may hold a request (reloadSafe() does)',
+        ),
+      );
     } else if (idle.endedAt && idle.endedAt - t0 <= 500 && !byExit(idle.endedAt)) {
-      rows.push(row('app keep-alive', 'ok', `the idle keep-alive connection was closed cleanly (FIN) ${Math.max(0, idle.endedAt - t0)} ms after SIGINT, once it had been quiet`));
+      rows.push(
+        row(
+          'app keep-alive',
+          'ok',
+          `the idle keep-alive connection was closed cleanly (FIN) ${Math.max(0, idle.endedAt - t0)} ms after SIGINT, once it had been quiet`,
+        ),
+      );
     } else if (idle.endedAt || idle.closedAt) {
       const at = (idle.endedAt || idle.closedAt) - t0;
-      rows.push(row('app keep-alive', 'warn', `the idle keep-alive connection stayed open ${at} ms after SIGINT${byExit(idle.endedAt || idle.closedAt) ? ', until the process exited' : ''}`, 'close an idle keep-alive connection on SIGINT once it has been quiet for a moment (reloadSafe() does; leave backend.reloadSafe on and zdd does it)'));
+      rows.push(
+        row(
+          'app keep-alive',
+          'warn',
+          `the idle keep-alive connection stayed open ${at} ms after SIGINT${byExit(idle.endedAt || idle.closedAt) ? ', until the process exited' : ''}`,
+          'close an idle keep-alive connection on SIGINT once it has been quiet for a moment (reloadSafe() does; leave backend.reloadSafe on and zdd does it)',
+        ),
+      );
     } else {
       rows.push(row('app keep-alive', 'warn', 'the idle keep-alive connection was still open after the app stopped'));
     }
@@ -535,7 +632,14 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
           ? `the connection of the request in flight was kept alive after its answer and stayed open ${openFor} ms${byExit(inflight.closedAt) || !inflight.closedAt ? ', until the exit' : ''} (server.close() waits for it)`
           : undefined;
       if (sigkill) {
-        rows.push(row('app exit', 'fail', `the app did not exit within backend.killTimeout (${kill} ms) after SIGINT: PM2 SIGKILLs it, cutting whatever is still open${heldOpen ? ` (${heldOpen})` : ''}`, fixHandler));
+        rows.push(
+          row(
+            'app exit',
+            'fail',
+            `the app did not exit within backend.killTimeout (${kill} ms) after SIGINT: PM2 SIGKILLs it, cutting whatever is still open${heldOpen ? ` (${heldOpen})` : ''}`,
+            fixHandler,
+          ),
+        );
         return rows;
       }
       const notes: string[] = [];
@@ -545,7 +649,9 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
         fixes.push('answer with Connection: close while draining');
       }
       if (!leftCluster && took < HANDOFF_WINDOW_MS - 100) {
-        notes.push(`it did not leave the cluster first: for a moment after server.close() the PM2 primary may still hand this worker a connection, which is stranded if the worker is gone`);
+        notes.push(
+          `it did not leave the cluster first: for a moment after server.close() the PM2 primary may still hand this worker a connection, which is stranded if the worker is gone`,
+        );
         fixes.push("leave with cluster.worker.disconnect() and exit on its 'disconnect' event (or stay alive about a second after server.close())");
       }
       if (took > kill * 0.8) {
@@ -636,7 +742,12 @@ export function checkSessionStore(config: ZddConfig): Check {
   }
   const fix = 'give the session middleware a shared store (Redis: connect-redis, PostgreSQL: connect-pg-simple, …) or use signed cookies';
   if (suspects.length) {
-    return row(name, 'warn', `${[...named].join(', ')} used without a store in ${suspects.slice(0, 3).join(', ')}: sessions live in the process's memory, so every reload logs every user out and each PM2 instance has its own`, fix);
+    return row(
+      name,
+      'warn',
+      `${[...named].join(', ')} used without a store in ${suspects.slice(0, 3).join(', ')}: sessions live in the process's memory, so every reload logs every user out and each PM2 instance has its own`,
+      fix,
+    );
   }
   if (used.length && !named.size) return row(name, 'warn', `${used.join(', ')} in dependencies; could not find where it is set up to check its store`, fix);
   if (named.size) return row(name, 'ok', `${[...named].join(', ')} with a store`);
@@ -661,7 +772,14 @@ export async function checkHosts(config: ZddConfig, out: Reporter): Promise<Chec
       const c = fleet.entries[i]!.config;
       const run = (argv: string[]) => h.exec(argv, { reject: false, readOnly: true }).catch((e: Error) => ({ exitCode: -1, stdout: '', all: e.message }));
       const node = await run(['node', '--version']);
-      checks.push(row(`${h.name} node`, node.exitCode === 0 ? 'ok' : 'fail', node.exitCode === 0 ? node.stdout.trim() : 'node not found on the PATH of a non-interactive SSH session', node.exitCode === 0 ? undefined : 'install Node ≥ 20.19 there, or set hosts[].env.PATH'));
+      checks.push(
+        row(
+          `${h.name} node`,
+          node.exitCode === 0 ? 'ok' : 'fail',
+          node.exitCode === 0 ? node.stdout.trim() : 'node not found on the PATH of a non-interactive SSH session',
+          node.exitCode === 0 ? undefined : 'install Node ≥ 20.19 there, or set hosts[].env.PATH',
+        ),
+      );
       const tool = async (name: string, needed: boolean, fix: string) => {
         const r = await run(['sh', '-c', `command -v ${name}`]);
         if (r.exitCode === 0) return row(`${h.name} ${name}`, 'ok', r.stdout.trim());
@@ -671,10 +789,23 @@ export async function checkHosts(config: ZddConfig, out: Reporter): Promise<Chec
       if (config.backend) checks.push(await tool('pm2', true, 'npm install -g pm2 (there), or set hosts[].env.PATH'));
       // The deploy root, or the nearest folder above it that exists, must be writable.
       const w = await run(['sh', '-c', 'd=$1; while [ ! -e "$d" ]; do d=$(dirname "$d"); done; test -d "$d" -a -w "$d" && echo "$d"', 'sh', c.deployTo]);
-      checks.push(row(`${h.name} deployTo`, w.exitCode === 0 ? 'ok' : 'fail', w.exitCode === 0 ? `${c.deployTo} (writable: ${w.stdout.trim()})` : `cannot write ${c.deployTo} or a folder above it`, w.exitCode === 0 ? undefined : `create it and give the SSH user write access: mkdir -p ${c.deployTo}`));
+      checks.push(
+        row(
+          `${h.name} deployTo`,
+          w.exitCode === 0 ? 'ok' : 'fail',
+          w.exitCode === 0 ? `${c.deployTo} (writable: ${w.stdout.trim()})` : `cannot write ${c.deployTo} or a folder above it`,
+          w.exitCode === 0 ? undefined : `create it and give the SSH user write access: mkdir -p ${c.deployTo}`,
+        ),
+      );
       if (config.nginx) {
         const t = await h.shell(config.nginx.test, { reject: false, readOnly: true }).catch((e: Error) => ({ exitCode: -1, all: e.message }));
-        checks.push(row(`${h.name} nginx test`, t.exitCode === 0 ? 'ok' : 'fail', t.exitCode === 0 ? `\`${config.nginx.test}\` passes` : `\`${config.nginx.test}\` failed: ${lastLines(t.all)}`));
+        checks.push(
+          row(
+            `${h.name} nginx test`,
+            t.exitCode === 0 ? 'ok' : 'fail',
+            t.exitCode === 0 ? `\`${config.nginx.test}\` passes` : `\`${config.nginx.test}\` failed: ${lastLines(t.all)}`,
+          ),
+        );
       }
     }
     return checks;
@@ -683,7 +814,13 @@ export async function checkHosts(config: ZddConfig, out: Reporter): Promise<Chec
   }
 }
 
-export async function runChecks(opts: GlobalOptions, cwd: string, host: Host = new LocalHost(), onSecrets?: (values: string[]) => void, out?: Reporter): Promise<Check[]> {
+export async function runChecks(
+  opts: GlobalOptions,
+  cwd: string,
+  host: Host = new LocalHost(),
+  onSecrets?: (values: string[]) => void,
+  out?: Reporter,
+): Promise<Check[]> {
   const { check: configCheck, config } = await checkConfigLoads(opts, cwd, onSecrets);
   const checks: Check[] = [checkNode(), configCheck];
   if (config?.hosts && out) {

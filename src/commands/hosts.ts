@@ -34,7 +34,10 @@ export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: Comm
   const fleet = await connectFleet(config, io.out);
   let runs: HostRun[] = [];
   try {
-    const id = await freshReleaseId(fleet.hosts.map((host, i) => ({ host, releases: pathsFor(fleet.entries[i]!.config).releases })), new Date());
+    const id = await freshReleaseId(
+      fleet.hosts.map((host, i) => ({ host, releases: pathsFor(fleet.entries[i]!.config).releases })),
+      new Date(),
+    );
     runs = await hostContexts({ fleet, command: 'deploy', out: io.out, flags, releaseId: id });
     for (const r of runs) void inputsFor(r.ctx);
 
@@ -43,8 +46,20 @@ export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: Comm
       const ids = new Set(same.map((s) => ('id' in s ? s.id : undefined)));
       if (same.every((s) => 'id' in s) && ids.size === 1) {
         const cur = [...ids][0]!;
-        io.out.summary(true, `nothing changed since ${cur}, which is current and running on every host: no new release, no reload (zdd deploy --force deploys anyway)`);
-        return { exitCode: EXIT.ok, json: { noop: true, reason: 'nothing changed', release: { id: cur, previous: cur }, hosts: runs.map((r) => ({ host: r.host.name, steps: [] })), steps: [] } };
+        io.out.summary(
+          true,
+          `nothing changed since ${cur}, which is current and running on every host: no new release, no reload (zdd deploy --force deploys anyway)`,
+        );
+        return {
+          exitCode: EXIT.ok,
+          json: {
+            noop: true,
+            reason: 'nothing changed',
+            release: { id: cur, previous: cur },
+            hosts: runs.map((r) => ({ host: r.host.name, steps: [] })),
+            steps: [],
+          },
+        };
       }
       same.forEach((s, i) => {
         if ('changed' in s && s.changed) runs[i]!.ctx.out.info(`changed since ${runs[i]!.ctx.previous!.id}: ${s.changed}`);
@@ -55,22 +70,33 @@ export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: Comm
     const everywhere = config.rollout.beforeSwitch === 'all';
     const firstName = runs[0]!.host.name;
     const phases: Phases = {
-      prepare: (r) => (everywhere || r.ctx.notes.hostIndex === 0 ? parts.prepare : parts.prepare.map((s) => (s === beforeSwitch && config.hooks.beforeSwitch.length ? skipped(s, `runs on ${firstName} only (rollout.beforeSwitch: "first")`) : s))),
+      prepare: (r) =>
+        everywhere || r.ctx.notes.hostIndex === 0
+          ? parts.prepare
+          : parts.prepare.map((s) =>
+              s === beforeSwitch && config.hooks.beforeSwitch.length ? skipped(s, `runs on ${firstName} only (rollout.beforeSwitch: "first")`) : s,
+            ),
       switch: parts.switch,
       finish: parts.finish,
     };
     if (flags.dryRun) io.out.info(`dry run: deploy of ${config.app} to ${runs.length} hosts as release ${id}; nothing will change`);
-    const result = await executeOnHosts(runs, phases, io.out, {
-      done: `deployed ${config.app} ${id}`,
-      what: `deploy of ${id}`,
-      connectMs: fleet.connectMs,
-      async afterFailure(r, message) {
-        await updateRelease(r.ctx.host, r.ctx.paths, id, { status: 'failed', error: message, finishedAt: new Date().toISOString() }).catch(() => {});
-        if (config.hooks.onFailure.length && (everywhere || r.ctx.notes.hostIndex === 0)) {
-          await runHook(r.ctx, 'onFailure').catch((e: Error) => r.ctx.out.warn(`hooks.onFailure failed: ${e.message}`));
-        }
+    const result = await executeOnHosts(
+      runs,
+      phases,
+      io.out,
+      {
+        done: `deployed ${config.app} ${id}`,
+        what: `deploy of ${id}`,
+        connectMs: fleet.connectMs,
+        async afterFailure(r, message) {
+          await updateRelease(r.ctx.host, r.ctx.paths, id, { status: 'failed', error: message, finishedAt: new Date().toISOString() }).catch(() => {});
+          if (config.hooks.onFailure.length && (everywhere || r.ctx.notes.hostIndex === 0)) {
+            await runHook(r.ctx, 'onFailure').catch((e: Error) => r.ctx.out.warn(`hooks.onFailure failed: ${e.message}`));
+          }
+        },
       },
-    }, config.rollout.batch);
+      config.rollout.batch,
+    );
     if (!flags.dryRun && config.hooks.afterDeploy.length) {
       for (const r of everywhere ? runs : runs.slice(0, 1)) {
         await runHook(r.ctx, 'afterDeploy').catch((e: Error) => r.ctx.out.warn(`hooks.afterDeploy failed (the deploy stands): ${e.message}`));
@@ -93,7 +119,13 @@ export async function rollbackOnHosts(config: ZddConfig, flags: RunFlags, io: Co
         const paths = pathsFor(fleet.entries[i]!.config);
         try {
           const current = await currentId(h, paths);
-          const input = { requested, current, candidates: await loadCandidates(h, paths), force: flags.force, needs: { backend: Boolean(config.backend), frontend: Boolean(config.frontend) } };
+          const input = {
+            requested,
+            current,
+            candidates: await loadCandidates(h, paths),
+            force: flags.force,
+            needs: { backend: Boolean(config.backend), frontend: Boolean(config.frontend) },
+          };
           // A named release that is already current here: this host is there (hosts that disagree
           // are put back on one release this way).
           const sel = selectTarget(requested === undefined ? input : { ...input, current: undefined });
@@ -122,14 +154,19 @@ export async function rollbackOnHosts(config: ZddConfig, flags: RunFlags, io: Co
     const parts = splitAtSwitch(stepsFor(requested, flags.force), ['record']);
     const from = [...new Set(runs.map((r) => r.ctx.previous?.id ?? 'nothing'))].join('/');
     io.out.info(`${flags.dryRun ? 'dry run: ' : ''}rolling back ${config.app} on ${runs.length} hosts: ${from} -> ${id}`);
-    return await executeOnHosts(runs, { prepare: () => parts.prepare, switch: parts.switch, finish: parts.finish }, io.out, {
-      done: `rolled back ${config.app} to ${id}`,
-      what: `rollback to ${id}`,
-      connectMs: fleet.connectMs,
-      json: { forced: choices.some((c) => c.forced) },
-    }, config.rollout.batch);
+    return await executeOnHosts(
+      runs,
+      { prepare: () => parts.prepare, switch: parts.switch, finish: parts.finish },
+      io.out,
+      {
+        done: `rolled back ${config.app} to ${id}`,
+        what: `rollback to ${id}`,
+        connectMs: fleet.connectMs,
+        json: { forced: choices.some((c) => c.forced) },
+      },
+      config.rollout.batch,
+    );
   } finally {
     await fleet.close();
   }
 }
-

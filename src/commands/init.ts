@@ -126,7 +126,8 @@ export function planSnippet(cwd: string, d: Detection): SnippetPlan | undefined 
   let entry: string | undefined;
   try {
     const html = readFileSync(path.join(root, 'index.html'), 'utf8');
-    const m = /<script[^>]*type=["']module["'][^>]*src=["']\/?([^"']+)["']/i.exec(html) ?? /<script[^>]*src=["']\/?([^"']+)["'][^>]*type=["']module["']/i.exec(html);
+    const m =
+      /<script[^>]*type=["']module["'][^>]*src=["']\/?([^"']+)["']/i.exec(html) ?? /<script[^>]*src=["']\/?([^"']+)["'][^>]*type=["']module["']/i.exec(html);
     if (m?.[1] && existsSync(path.join(root, m[1]))) entry = path.join(root, m[1]);
   } catch {
     /* no index.html */
@@ -189,7 +190,9 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
   // Print what was found.
   out.info(`app: ${d.app} (from ${d.appFrom === 'package.json' ? 'package.json name' : 'folder name'})`);
   if (d.frontend) {
-    out.info(`frontend: ${d.frontend.root === '.' ? 'this folder' : `${d.frontend.root}/`} (${d.frontend.reason}) — build \`${d.frontend.build}\`, outDir ${d.frontend.outDir}`);
+    out.info(
+      `frontend: ${d.frontend.root === '.' ? 'this folder' : `${d.frontend.root}/`} (${d.frontend.reason}) — build \`${d.frontend.build}\`, outDir ${d.frontend.outDir}`,
+    );
   } else out.warn('frontend: no Vite app found; the config is backend-only');
   if (d.backend) {
     const b = d.backend;
@@ -197,14 +200,15 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
       `backend: ${b.root}/ — script ${b.script} (${b.scriptFrom === 'guess' ? 'not found, a guess' : `from ${b.scriptFrom}`}), ` +
         `port ${b.port} (${b.portFrom === 'default' ? 'default' : `from ${b.portFrom}`})${b.build ? `, build \`${b.build}\`` : ''}`,
     );
-    if (b.scriptFrom === 'guess') out.warn(`backend: no entry point found in ${b.root}/ (main, start script, server.js, index.js, app.js); check backend.script`);
+    if (b.scriptFrom === 'guess')
+      out.warn(`backend: no entry point found in ${b.root}/ (main, start script, server.js, index.js, app.js); check backend.script`);
   } else out.warn('backend: no Node backend found (backend/, server/ or api/ with a package.json); the config is static-only');
   out.info(`deployTo: ${deployTo}${opts.deployTo ? '' : ' (default; change it with --deploy-to)'}`);
 
   const host = new LocalHost();
   await host.mkdir(path.dirname(nginxPath));
-  await host.writeFile(configPath, configText.endsWith('\n') ? configText : configText + '\n');
-  await host.writeFile(nginxPath, nginxText.endsWith('\n') ? nginxText : nginxText + '\n');
+  await host.writeFile(configPath, configText.endsWith('\n') ? configText : `${configText}\n`);
+  await host.writeFile(nginxPath, nginxText.endsWith('\n') ? nginxText : `${nginxText}\n`);
   const verb = (rel: string) => (existing.includes(rel) ? 'overwrote' : 'wrote');
   out.info(`${verb(configRel)} ${configRel}`);
   out.info(`${verb(nginxRel)} ${nginxRel}`);
@@ -220,7 +224,9 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
   // A backend that neither sends ready nor drains: zdd's reload safety covers it at deploy, no code change.
   const helper = planRuntimeHelper(cwd, d);
   if (helper) {
-    out.info(`${helper.entry} neither sends ready nor drains on SIGINT: zdd makes it reload-safe at deploy (backend.reloadSafe, on by default); no change to the app needed`);
+    out.info(
+      `${helper.entry} neither sends ready nor drains on SIGINT: zdd makes it reload-safe at deploy (backend.reloadSafe, on by default); no change to the app needed`,
+    );
   }
 
   const steps = [
@@ -237,7 +243,7 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
   }
   out.print('');
   out.print('Next steps:');
-  steps.forEach((s, i) => out.print(`  ${i + 1}. ${s}`));
+  for (const [i, s] of steps.entries()) out.print(`  ${i + 1}. ${s}`);
   out.summary(true, `wrote ${configRel} and ${nginxRel}`);
 
   return {
@@ -249,7 +255,9 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
       overwritten: existing,
       nextSteps: steps,
       runtimeHelper: helper ? { path: helper.path, written: helper.write } : null,
-      clientSnippet: snippet ? { path: snippet.path, written: snippet.write, entry: snippet.entry ?? null, imported: snippet.imported, import: snippetImport(snippet) } : null,
+      clientSnippet: snippet
+        ? { path: snippet.path, written: snippet.write, entry: snippet.entry ?? null, imported: snippet.imported, import: snippetImport(snippet) }
+        : null,
     },
   };
 }

@@ -100,10 +100,18 @@ async function releasesOn(config: ZddConfig, host: Host, io: CommandIO): Promise
 
 export async function releasesCommand(opts: GlobalOptions, io: CommandIO): Promise<CommandResult> {
   const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
-  return onEachHost(config, io, releasesOn, (results) => {
-    if (new Set(results.map((r) => r.json.current ?? null)).size > 1) {
-      return [`the hosts disagree on current (${results.map((r) => `${r.host}: ${r.json.current ?? 'none'}`).join(', ')}); zdd rollback <id> puts them on one release`];
-    }
-    return [];
-  }, { failOnDisagreement: false });
+  return onEachHost(
+    config,
+    io,
+    releasesOn,
+    (results) => {
+      if (new Set(results.map((r) => r.json.current ?? null)).size > 1) {
+        return [
+          `the hosts disagree on current (${results.map((r) => `${r.host}: ${r.json.current ?? 'none'}`).join(', ')}); zdd rollback <id> puts them on one release`,
+        ];
+      }
+      return [];
+    },
+    { failOnDisagreement: false },
+  );
 }

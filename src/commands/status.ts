@@ -43,8 +43,22 @@ export function instanceRows(list: Pm2Instance[], current: string | undefined, n
 
 export function instancesTable(rows: InstanceRow[]): string {
   return renderTable(
-    [{ header: 'PM ID', align: 'right' }, { header: 'STATUS' }, { header: 'RELEASE' }, { header: 'PID', align: 'right' }, { header: 'UPTIME', align: 'right' }, { header: 'RESTARTS', align: 'right' }],
-    rows.map((r) => [String(r.pmId), r.status, r.release, r.pid ? String(r.pid) : null, r.uptimeMs === null ? null : formatSpan(r.uptimeMs), String(r.restarts)]),
+    [
+      { header: 'PM ID', align: 'right' },
+      { header: 'STATUS' },
+      { header: 'RELEASE' },
+      { header: 'PID', align: 'right' },
+      { header: 'UPTIME', align: 'right' },
+      { header: 'RESTARTS', align: 'right' },
+    ],
+    rows.map((r) => [
+      String(r.pmId),
+      r.status,
+      r.release,
+      r.pid ? String(r.pid) : null,
+      r.uptimeMs === null ? null : formatSpan(r.uptimeMs),
+      String(r.restarts),
+    ]),
   );
 }
 
@@ -69,7 +83,10 @@ async function statusOn(config: ZddConfig, host: Host, io: CommandIO): Promise<C
     else if (!info) warnings.push(`the release.json of the current release ${current} is missing or corrupt`);
     const liveAt = info?.wentLiveAt;
     currentJson = { id: current, wentLiveAt: liveAt ?? null, commit: info?.commit ?? null, rolledBackAt: info?.rolledBackAt ?? null };
-    lines.push(['current', `${current}${info?.commit ? ` (${info.commit.slice(0, 8)})` : ''}${liveAt ? `, live since ${formatTime(liveAt)} UTC (${formatSpan(Date.now() - Date.parse(liveAt))} ago)` : ''}`]);
+    lines.push([
+      'current',
+      `${current}${info?.commit ? ` (${info.commit.slice(0, 8)})` : ''}${liveAt ? `, live since ${formatTime(liveAt)} UTC (${formatSpan(Date.now() - Date.parse(liveAt))} ago)` : ''}`,
+    ]);
   }
 
   // PM2.
@@ -99,7 +116,9 @@ async function statusOn(config: ZddConfig, host: Host, io: CommandIO): Promise<C
   // Nginx.
   let nginxJson: Record<string, unknown> = { configured: false };
   if (config.nginx) {
-    const r = await host.shell(config.nginx.test, { cwd: paths.root, readOnly: true, reject: false }).catch((err: Error) => ({ exitCode: -1, all: err.message }));
+    const r = await host
+      .shell(config.nginx.test, { cwd: paths.root, readOnly: true, reject: false })
+      .catch((err: Error) => ({ exitCode: -1, all: err.message }));
     const ok = r.exitCode === 0;
     nginxJson = { configured: true, test: config.nginx.test, ok, ...(ok ? {} : { output: tail(r.all, 5) }) };
     lines.push(['nginx', ok ? 'config test passes' : `config test FAILS (\`${config.nginx.test}\` exited with ${r.exitCode})`]);
@@ -124,7 +143,7 @@ async function statusOn(config: ZddConfig, host: Host, io: CommandIO): Promise<C
 
   const width = Math.max(...lines.map(([k]) => k.length));
   io.out.print(lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n'));
-  if (instances.length) io.out.print('\n' + instancesTable(instances));
+  if (instances.length) io.out.print(`\n${instancesTable(instances)}`);
   for (const w of warnings) io.out.warn(w);
   for (const p of problems) io.out.warn(p);
   if (problems.length === 0) io.out.summary(true, `${config.app} is healthy${current ? ` on ${current}` : ''}`);

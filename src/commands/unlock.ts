@@ -83,5 +83,10 @@ async function unlockOn(opts: UnlockOptions, config: ZddConfig, host: Host, io: 
 
 export async function unlockCommand(opts: UnlockOptions, io: CommandIO): Promise<CommandResult> {
   const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
-  return onEachHost(config, io, (c, h, i) => unlockOn(opts, c, h, i), () => []);
+  return onEachHost(
+    config,
+    io,
+    (c, h, i) => unlockOn(opts, c, h, i),
+    () => [],
+  );
 }

@@ -69,7 +69,9 @@ export async function loadConfig(opts: LoadOptions): Promise<ZddConfig> {
     backend: c.backend && { ...c.backend, root: path.resolve(projectDir, c.backend.root) },
     ssh: c.ssh && {
       ...c.ssh,
-      identityFile: c.ssh.identityFile && (c.ssh.identityFile.startsWith('~/') ? path.join(os.homedir(), c.ssh.identityFile.slice(2)) : path.resolve(projectDir, c.ssh.identityFile)),
+      identityFile:
+        c.ssh.identityFile &&
+        (c.ssh.identityFile.startsWith('~/') ? path.join(os.homedir(), c.ssh.identityFile.slice(2)) : path.resolve(projectDir, c.ssh.identityFile)),
     },
     configPath,
     projectDir,
@@ -139,7 +141,7 @@ function readJson(file: string, shown: string): unknown {
   } catch (err) {
     throw new ConfigError(`${shown}: cannot read: ${(err as Error).message}`, { cause: err });
   }
-  if (text.charCodeAt(0) === 0xfeff) text = ' ' + text.slice(1); // BOM; keeps offsets
+  if (text.charCodeAt(0) === 0xfeff) text = ` ${text.slice(1)}`; // BOM; keeps offsets
   let data: unknown;
   try {
     data = JSON.parse(text) as unknown;
@@ -159,7 +161,9 @@ function readJson(file: string, shown: string): unknown {
       .replace(/^"[\s\S]*" is not valid JSON$/, 'not valid JSON');
     const comment = text[offset] === '/' && (text[offset + 1] === '/' || text[offset + 1] === '*');
     throw new ConfigError(`${shown}:${line}:${col}: invalid JSON: ${reason}`, {
-      hint: comment ? 'JSON allows no comments; remove them or write zdd.config.ts instead' : 'fix the JSON syntax there (a missing comma or quote, or a trailing comma)',
+      hint: comment
+        ? 'JSON allows no comments; remove them or write zdd.config.ts instead'
+        : 'fix the JSON syntax there (a missing comma or quote, or a trailing comma)',
       cause: err,
     });
   }
@@ -240,10 +244,9 @@ async function readModule(file: string, shown: string): Promise<unknown> {
   if (esm) {
     if (!('default' in (mod as object))) {
       const names = Object.keys(mod as object);
-      throw new ConfigError(
-        `${shown}: exports no config (${names.length > 0 ? `no default export, only ${names.join(', ')}` : 'it exports nothing'})`,
-        { hint: EXPORT_HINT },
-      );
+      throw new ConfigError(`${shown}: exports no config (${names.length > 0 ? `no default export, only ${names.join(', ')}` : 'it exports nothing'})`, {
+        hint: EXPORT_HINT,
+      });
     }
     value = (mod as { default: unknown }).default;
   }
@@ -340,7 +343,8 @@ function semanticProblems(raw: Record<string, unknown>, projectDir: string, flag
   if (isObj(raw.frontend)) {
     const outDir = raw.frontend.outDir;
     if (typeof outDir === 'string' && outDir !== '' && ok('frontend.outDir')) {
-      if (path.posix.isAbsolute(outDir) || path.win32.isAbsolute(outDir)) out.push(`frontend.outDir: expected a path relative to frontend.root, got ${brief(outDir)}`);
+      if (path.posix.isAbsolute(outDir) || path.win32.isAbsolute(outDir))
+        out.push(`frontend.outDir: expected a path relative to frontend.root, got ${brief(outDir)}`);
       else if (escapes(outDir)) out.push(`frontend.outDir: must stay inside frontend.root, got ${brief(outDir)} (".." leaves it)`);
     }
   }
@@ -348,7 +352,8 @@ function semanticProblems(raw: Record<string, unknown>, projectDir: string, flag
   if (isObj(raw.backend)) {
     const script = raw.backend.script;
     if (typeof script === 'string' && script !== '' && ok('backend.script')) {
-      if (path.posix.isAbsolute(script) || path.win32.isAbsolute(script)) out.push(`backend.script: expected a path relative to backend.root, got ${brief(script)}`);
+      if (path.posix.isAbsolute(script) || path.win32.isAbsolute(script))
+        out.push(`backend.script: expected a path relative to backend.root, got ${brief(script)}`);
       else if (escapes(script)) out.push(`backend.script: must stay inside backend.root, got ${brief(script)} (".." leaves it)`);
     }
   }
@@ -376,7 +381,8 @@ function semanticProblems(raw: Record<string, unknown>, projectDir: string, flag
         }
       }
       const inherits = typeof h === 'string' || (isObj(h) && h.deployTo === undefined);
-      if (inherits && raw.backend !== undefined && typeof raw.deployTo === 'string' && /\s/.test(raw.deployTo)) out.push(`deployTo: ${PM2_SPACE}, got ${brief(raw.deployTo)}`);
+      if (inherits && raw.backend !== undefined && typeof raw.deployTo === 'string' && /\s/.test(raw.deployTo))
+        out.push(`deployTo: ${PM2_SPACE}, got ${brief(raw.deployTo)}`);
       if (where !== undefined) {
         if (seen.has(where)) out.push(`${key}: the same host and deployTo as hosts[${seen.get(where)}]; each host deploys to its own folder`);
         else seen.set(where, i);

@@ -7,15 +7,19 @@ import { z } from 'zod';
 
 const command = z.string().min(1, 'expected a non-empty command line');
 const commands = z.array(command);
-const ms = (def: number, what: string) =>
-  z.number().int().min(1).max(3_600_000).default(def).describe(what);
+const ms = (def: number, what: string) => z.number().int().min(1).max(3_600_000).default(def).describe(what);
 
 export const frontendSchema = z
   .strictObject({
     root: z.string().min(1).default('frontend').describe('Folder of the frontend, relative to the config file.'),
     build: command.default('npx vite build').describe('Build command, run in `root`.'),
     outDir: z.string().min(1).default('dist').describe('Build output, relative to `root`; must contain index.html.'),
-    carryOver: z.array(z.string().min(1)).default(['assets']).describe("Folders of the build output (relative to outDir) whose files stay reachable for the kept releases: hard-linked from them into each new release, so a tab opened on an older release still loads its lazy chunks. [] turns it off."),
+    carryOver: z
+      .array(z.string().min(1))
+      .default(['assets'])
+      .describe(
+        'Folders of the build output (relative to outDir) whose files stay reachable for the kept releases: hard-linked from them into each new release, so a tab opened on an older release still loads its lazy chunks. [] turns it off.',
+      ),
     precompress: z.boolean().default(true).describe('Write .gz (and .br) beside the text files of the build, with the same mtime, for Nginx gzip_static.'),
     precompressMinBytes: z.number().int().min(0).default(1024).describe('Smallest file, in bytes, that gets precompressed.'),
   })
@@ -23,7 +27,11 @@ export const frontendSchema = z
 
 export const backendSchema = z
   .strictObject({
-    root: z.string().min(1).default('backend').describe('Folder of the backend, relative to the config file; copied into the release without node_modules and .git.'),
+    root: z
+      .string()
+      .min(1)
+      .default('backend')
+      .describe('Folder of the backend, relative to the config file; copied into the release without node_modules and .git.'),
     build: command.optional().describe('Optional build command, run in `root` before copying.'),
     install: command.default('npm ci --omit=dev').describe("Install command, run inside the release's backend folder."),
     script: z.string().min(1).describe('Entry point, relative to `root`.'),
@@ -34,7 +42,12 @@ export const backendSchema = z
       .describe('PM2 cluster instances: a number or "max".'),
     env: z.record(z.string(), z.string()).default({}).describe('Extra environment for the app (values never printed).'),
     readyTimeout: ms(10_000, "ms to wait for process.send('ready')."),
-    waitReady: z.boolean().default(true).describe("The app calls process.send('ready') after listen: PM2 waits for it (wait_ready) and the canary requires it. false: PM2 waits for listen instead."),
+    waitReady: z
+      .boolean()
+      .default(true)
+      .describe(
+        "The app calls process.send('ready') after listen: PM2 waits for it (wait_ready) and the canary requires it. false: PM2 waits for listen instead.",
+      ),
     killTimeout: ms(15_000, 'ms an old worker gets to drain after SIGINT.'),
     reloadSafe: z
       .boolean()
@@ -56,7 +69,12 @@ export const nginxSchema = z
   .strictObject({
     test: command.default('nginx -t').describe('Config test; must pass before traffic is switched.'),
     reload: command.default('nginx -s reload').describe('Reload command, run only when the Nginx config changed.'),
-    config: z.array(z.string().min(1)).default([]).describe('Nginx config files to watch: a reload happens only when one changed since the last reload zdd made (default: the whole configuration that `<nginx.test> -T` prints).'),
+    config: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Nginx config files to watch: a reload happens only when one changed since the last reload zdd made (default: the whole configuration that `<nginx.test> -T` prints).',
+      ),
     reloadAlways: z.boolean().default(false).describe('Reload Nginx on every deploy, even when its config did not change.'),
   })
   .describe('Optional; omit when no Nginx fronts the app.');

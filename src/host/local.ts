@@ -41,7 +41,9 @@ export function commandFailure(
   if (r.timedOut) err.message = `\`${shown}\`${where} timed out after ${opts.timeoutMs} ms`;
   else if (r.canceled) err.message = `\`${shown}\`${where} was cancelled`;
   else if (r.spawnError === 'ENOENT') {
-    err.message = r.cwdMissing ? `\`${shown}\`${where} could not run: working folder not found: ${opts.cwd}` : `\`${shown}\`${where} could not run: command not found`;
+    err.message = r.cwdMissing
+      ? `\`${shown}\`${where} could not run: working folder not found: ${opts.cwd}`
+      : `\`${shown}\`${where} could not run: command not found`;
   } else if (r.exitCode === null && r.signal) err.message = `\`${shown}\`${where} was killed by ${r.signal}`;
   else if (where) err.message += where;
   return err;

@@ -457,8 +457,16 @@ export function rawExec(req: RawExecRequest, onOutput?: (chunk: string) => void,
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 5000).unref();
     };
-    const timer = req.timeoutMs ? setTimeout(() => ((res.timedOut = true), kill()), req.timeoutMs) : undefined;
-    const onAbort = () => ((res.canceled = true), kill());
+    const timer = req.timeoutMs
+      ? setTimeout(() => {
+          res.timedOut = true;
+          kill();
+        }, req.timeoutMs)
+      : undefined;
+    const onAbort = () => {
+      res.canceled = true;
+      kill();
+    };
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
     let settled = false;
@@ -487,8 +495,26 @@ export function rawExec(req: RawExecRequest, onOutput?: (chunk: string) => void,
 
 /** The agent's operations that map one to one onto NodeOps methods. */
 const PLAIN_OPS = new Set([
-  'readFile', 'writeFile', 'createExclusive', 'mkdir', 'remove', 'rename', 'stat', 'lstat', 'readdir', 'readlink',
-  'symlinkAtomic', 'symlink', 'diskUsage', 'listFiles', 'link', 'linkTree', 'httpGet', 'freePort', 'processAlive', 'identity',
+  'readFile',
+  'writeFile',
+  'createExclusive',
+  'mkdir',
+  'remove',
+  'rename',
+  'stat',
+  'lstat',
+  'readdir',
+  'readlink',
+  'symlinkAtomic',
+  'symlink',
+  'diskUsage',
+  'listFiles',
+  'link',
+  'linkTree',
+  'httpGet',
+  'freePort',
+  'processAlive',
+  'identity',
 ]);
 
 type Message = { id: number; op: string; args: unknown[] };
@@ -503,7 +529,7 @@ export function serveAgent(): void {
   const ops = new NodeOps() as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
   const running = new Map<number, AbortController>();
   const bgs = new Map<number, BackgroundProcess>();
-  const send = (m: unknown) => process.stdout.write(JSON.stringify(m) + '\n');
+  const send = (m: unknown) => process.stdout.write(`${JSON.stringify(m)}\n`);
   const handle = async (m: Message): Promise<unknown> => {
     const a = m.args ?? [];
     switch (m.op) {

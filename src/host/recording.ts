@@ -97,8 +97,8 @@ export class RecordingHost implements Host {
   }
   async remove(p: string) {
     this.log('remove', p);
-    for (const m of [this.files, this.links]) for (const k of [...m.keys()]) if (k === p || k.startsWith(p + '/')) m.delete(k);
-    for (const d of [...this.dirs]) if (d === p || d.startsWith(p + '/')) this.dirs.delete(d);
+    for (const m of [this.files, this.links]) for (const k of [...m.keys()]) if (k === p || k.startsWith(`${p}/`)) m.delete(k);
+    for (const d of [...this.dirs]) if (d === p || d.startsWith(`${p}/`)) this.dirs.delete(d);
   }
   async rename(from: string, to: string) {
     this.log('rename', from, to);
@@ -150,7 +150,7 @@ export class RecordingHost implements Host {
   }
   async listFiles(dir: string): Promise<FileEntry[]> {
     const out: FileEntry[] = [];
-    for (const [k, v] of this.files) if (k.startsWith(dir + '/')) out.push({ path: k.slice(dir.length + 1), size: v.length, mtimeMs: 0 });
+    for (const [k, v] of this.files) if (k.startsWith(`${dir}/`)) out.push({ path: k.slice(dir.length + 1), size: v.length, mtimeMs: 0 });
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
   /** No inodes here: a "hard link" copies the content. */
@@ -166,13 +166,15 @@ export class RecordingHost implements Host {
   async linkTree(from: string, to: string, opts?: { exclude?: string[] }) {
     this.log('linkTree', from, to, opts);
     const exclude = opts?.exclude ?? [];
-    const skip = (rel: string) => exclude.some((e) => rel === e || rel.startsWith(e + '/'));
+    const skip = (rel: string) => exclude.some((e) => rel === e || rel.startsWith(`${e}/`));
     const res = { files: 0, copied: 0 };
     this.ensureParent(path.join(to, 'x'));
-    for (const d of [...this.dirs]) if (d.startsWith(from + '/') && !skip(d.slice(from.length + 1))) this.ensureParent(path.join(to, d.slice(from.length + 1), 'x'));
-    for (const [k, target] of [...this.links]) if (k.startsWith(from + '/') && !skip(k.slice(from.length + 1))) this.links.set(path.join(to, k.slice(from.length + 1)), target);
+    for (const d of [...this.dirs])
+      if (d.startsWith(`${from}/`) && !skip(d.slice(from.length + 1))) this.ensureParent(path.join(to, d.slice(from.length + 1), 'x'));
+    for (const [k, target] of [...this.links])
+      if (k.startsWith(`${from}/`) && !skip(k.slice(from.length + 1))) this.links.set(path.join(to, k.slice(from.length + 1)), target);
     for (const [k, v] of [...this.files]) {
-      if (!k.startsWith(from + '/') || skip(k.slice(from.length + 1))) continue;
+      if (!k.startsWith(`${from}/`) || skip(k.slice(from.length + 1))) continue;
       const dest = path.join(to, k.slice(from.length + 1));
       if (this.files.has(dest)) continue;
       this.ensureParent(dest);

@@ -14,9 +14,7 @@ import { parseHostString as parseHost } from '../lib/host-string.js';
 import type { RawExecRequest, RawExecResult } from './node-ops.js';
 import { packagePath } from '../lib/package-root.js';
 import { commandFailure } from './local.js';
-import type {
-  BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpResult, LinkResult, SpawnOptions, UploadResult,
-} from './types.js';
+import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpResult, LinkResult, SpawnOptions, UploadResult } from './types.js';
 
 export interface SshTarget {
   host: string;
@@ -104,7 +102,9 @@ export class SshHost implements Host {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });
     child.on('exit', (code) => {
-      const err = new ZddError(`${this.name}: the connection closed (exit ${code})${this.stderr.trim() ? `: ${this.stderr.trim().split('\n').slice(-2).join(' / ')}` : ''}`);
+      const err = new ZddError(
+        `${this.name}: the connection closed (exit ${code})${this.stderr.trim() ? `: ${this.stderr.trim().split('\n').slice(-2).join(' / ')}` : ''}`,
+      );
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
       this.agent = undefined;
@@ -169,7 +169,7 @@ export class SshHost implements Host {
     const id = opts.id ?? this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onOutput: opts.onOutput });
-      this.agent!.stdin!.write(JSON.stringify({ id, op, args }) + '\n');
+      this.agent!.stdin!.write(`${JSON.stringify({ id, op, args })}\n`);
     });
   }
 
@@ -205,20 +205,23 @@ export class SshHost implements Host {
     const id = this.nextId - 1;
     let pid: number | undefined;
     let lastOutput = '';
-    const exited = started.then(() => this.call('bgExited', [id]) as Promise<{ code: number | null; signal: string | null }>).catch((err: Error) => {
-      lastOutput += `\n${err.message}\n`;
-      return { code: 127, signal: null };
-    });
+    const exited = started
+      .then(() => this.call('bgExited', [id]) as Promise<{ code: number | null; signal: string | null }>)
+      .catch((err: Error) => {
+        lastOutput += `\n${err.message}\n`;
+        return { code: 127, signal: null };
+      });
     void started.then((s) => (pid = s.pid ?? undefined)).catch(() => {});
     // Keep a recent copy of the output for failures that happen while it still runs.
     let finished = false;
     const poll = setInterval(() => {
       if (finished) return clearInterval(poll);
-      void this.call('bgOutput', [id]).then((o: string) => (lastOutput = o || lastOutput)).catch(() => {});
+      void this.call('bgOutput', [id])
+        .then((o: string) => (lastOutput = o || lastOutput))
+        .catch(() => {});
     }, 500);
     poll.unref();
     void exited.then(() => (finished = true));
-    const self = this;
     return {
       get pid() {
         return pid;
@@ -226,7 +229,7 @@ export class SshHost implements Host {
       started: started.catch(() => undefined),
       output: () => lastOutput,
       exited: exited.then(async (e) => {
-        lastOutput = (await self.call('bgOutput', [id]).catch(() => lastOutput)) as string;
+        lastOutput = (await this.call('bgOutput', [id]).catch(() => lastOutput)) as string;
         return e;
       }),
       waitForMessage: (message: string) => started.then(() => this.call('bgWaitMessage', [id, message])),
@@ -321,9 +324,20 @@ export class SshHost implements Host {
     args.push(`${localDir.replace(/\/+$/, '')}/`, `${this.destination()}:${hostDir.replace(/\/+$/, '')}/`);
     const r = await execa('rsync', args, { reject: false, all: true });
     if (r.exitCode !== 0) {
-      throw Object.assign(new CommandFailed(`rsync ${localDir} -> ${this.name}:${hostDir}`, r.exitCode, String(r.all ?? '').trim().split('\n').slice(-10).join('\n')), {
-        path: hostDir,
-      });
+      throw Object.assign(
+        new CommandFailed(
+          `rsync ${localDir} -> ${this.name}:${hostDir}`,
+          r.exitCode,
+          String(r.all ?? '')
+            .trim()
+            .split('\n')
+            .slice(-10)
+            .join('\n'),
+        ),
+        {
+          path: hostDir,
+        },
+      );
     }
     const num = (label: string) => Number((new RegExp(`${label}: ([\\d,.]+)`).exec(String(r.stdout))?.[1] ?? '0').replace(/[,.]/g, ''));
     const res = { sentBytes: num('Total bytes sent'), totalBytes: num('Total file size') };

@@ -42,7 +42,10 @@ export function carryOverDirs(config: ZddConfig): string[] {
 export function normalizeDirs(dirs: string[]): string[] {
   const out: string[] = [];
   for (const d of dirs) {
-    const n = path.posix.normalize(d.replace(/\\/g, '/')).replace(/^\.\/+/, '').replace(/\/+$/, '');
+    const n = path.posix
+      .normalize(d.replace(/\\/g, '/'))
+      .replace(/^\.\/+/, '')
+      .replace(/\/+$/, '');
     if (!n || n === '.' || n.startsWith('..') || path.posix.isAbsolute(n)) continue;
     if (!out.includes(n)) out.push(n);
   }
@@ -53,7 +56,7 @@ export function normalizeDirs(dirs: string[]): string[] {
 export function inDirs(rel: string, dirs: string[]): boolean {
   const n = path.posix.normalize(rel);
   if (n.startsWith('..') || path.posix.isAbsolute(n)) return false;
-  return dirs.some((d) => n.startsWith(d + '/'));
+  return dirs.some((d) => n.startsWith(`${d}/`));
 }
 
 /**
@@ -179,7 +182,7 @@ export async function applyCarryOver(host: Host, release: { id: string; dir: str
   // which files are not the release's own.
   const planned: Record<string, string> = { ...earlier?.carried };
   for (const item of plan.items) planned[item.rel] = item.release;
-  await host.writeFile(manifestPath, JSON.stringify({ own, carried: planned } satisfies FrontendManifest, null, 2) + '\n');
+  await host.writeFile(manifestPath, `${JSON.stringify({ own, carried: planned } satisfies FrontendManifest, null, 2)}\n`);
   for (const item of plan.items) {
     const r = await host.link(item.from, path.join(release.dir, 'frontend', item.rel));
     if (r === 'exists') {
@@ -197,7 +200,7 @@ export async function applyCarryOver(host: Host, release: { id: string; dir: str
   }
   if (earlier) for (const [k, v] of Object.entries(earlier.carried)) carried[k] ??= v;
   res.fromReleases = plan.sources.filter((s) => from.has(s));
-  await host.writeFile(manifestPath, JSON.stringify({ own, carried } satisfies FrontendManifest, null, 2) + '\n');
+  await host.writeFile(manifestPath, `${JSON.stringify({ own, carried } satisfies FrontendManifest, null, 2)}\n`);
   return res;
 }
 

@@ -70,7 +70,7 @@ function readText(p: string): string | undefined {
 }
 
 function hasDep(pkg: PackageJson, name: string): boolean {
-  const has = (deps: unknown) => typeof deps === 'object' && deps !== null && Object.prototype.hasOwnProperty.call(deps, name);
+  const has = (deps: unknown) => typeof deps === 'object' && deps !== null && Object.hasOwn(deps, name);
   return has(pkg.dependencies) || has(pkg.devDependencies);
 }
 
@@ -143,10 +143,7 @@ export function entryFromStartScript(start: string): string | undefined {
 
 /** A `PORT || 4000` / `PORT ?? '4000'` / `const PORT = 4000` default in source text. */
 export function portFromSource(text: string): number | undefined {
-  const patterns = [
-    /\bPORT\b[^\n;]{0,60}?(?:\|\||\?\?)\s*['"]?(\d{2,5})\b/,
-    /\b(?:const|let|var)\s+PORT\s*=\s*['"]?(\d{2,5})\b/i,
-  ];
+  const patterns = [/\bPORT\b[^\n;]{0,60}?(?:\|\||\?\?)\s*['"]?(\d{2,5})\b/, /\b(?:const|let|var)\s+PORT\s*=\s*['"]?(\d{2,5})\b/i];
   for (const re of patterns) {
     const m = re.exec(text);
     if (m) {

@@ -17,7 +17,13 @@ export function releaseJson(ctx: DeployContext) {
 }
 
 export function stepsJson(reports: StepReport[] | undefined) {
-  return (reports ?? []).map((r) => ({ id: r.id, status: r.status, ms: r.ms, ...(r.note ? { note: r.note } : {}), ...(r.actions ? { actions: r.actions } : {}) }));
+  return (reports ?? []).map((r) => ({
+    id: r.id,
+    status: r.status,
+    ms: r.ms,
+    ...(r.note ? { note: r.note } : {}),
+    ...(r.actions ? { actions: r.actions } : {}),
+  }));
 }
 
 export interface Execution {
@@ -35,7 +41,7 @@ export interface Execution {
 
 export async function executeSteps(ctx: DeployContext, steps: Step[], run: Execution): Promise<CommandResult> {
   if (ctx.flags.dryRun) {
-    let reports;
+    let reports: Awaited<ReturnType<typeof planSteps>>;
     try {
       reports = await planSteps(steps, ctx);
     } finally {
@@ -71,8 +77,14 @@ async function recordFailure(ctx: DeployContext, err: unknown, run: Execution): 
     await run.afterFailure?.(message);
     const me = await ctx.host.identity();
     await appendHistory(ctx.host, ctx.paths, {
-      at: new Date().toISOString(), action: ctx.command, result: 'failed', release: ctx.release.id, from: ctx.previous?.id ?? null,
-      user: me.user, host: me.hostname, error: message,
+      at: new Date().toISOString(),
+      action: ctx.command,
+      result: 'failed',
+      release: ctx.release.id,
+      from: ctx.previous?.id ?? null,
+      user: me.user,
+      host: me.hostname,
+      error: message,
     }).catch(() => {});
   }
   const serving = ctx.switched ? ctx.release.id : ctx.previous?.id;

@@ -55,7 +55,10 @@ export function stableJson(value: unknown): string {
 }
 
 function normalizeRel(p: string): string {
-  return path.posix.normalize(p.replace(/\\/g, '/')).replace(/^\.\/+/, '').replace(/\/+$/, '');
+  return path.posix
+    .normalize(p.replace(/\\/g, '/'))
+    .replace(/^\.\/+/, '')
+    .replace(/\/+$/, '');
 }
 
 interface TreeEntry {
@@ -108,7 +111,7 @@ export async function hashTree(root: string, ignore: string[] = []): Promise<str
   await Promise.all(Array.from({ length: Math.min(16, entries.length) }, worker));
 
   const h = createHash('sha256');
-  entries.forEach((e, i) => h.update(`${e.kind} ${e.rel}\0${digests[i]}\n`));
+  for (const [i, e] of entries.entries()) h.update(`${e.kind} ${e.rel}\0${digests[i]}\n`);
   return h.digest('hex');
 }
 

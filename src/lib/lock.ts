@@ -59,7 +59,7 @@ export async function acquireLock(host: Host, paths: Paths, opts: AcquireOptions
   const deadline = Date.now() + opts.waitSeconds * 1000;
   let announced = false;
   for (;;) {
-    if (await host.createExclusive(paths.lock, JSON.stringify(record, null, 2) + '\n')) return record;
+    if (await host.createExclusive(paths.lock, `${JSON.stringify(record, null, 2)}\n`)) return record;
     const holder = await readLock(host, paths);
     if (holder === undefined) continue; // released between our two calls: try again
     if (holder === 'corrupt') {

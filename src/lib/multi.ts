@@ -63,7 +63,9 @@ export async function connectFleet(config: ZddConfig, out: Reporter): Promise<Fl
   };
   const t0 = performance.now();
   const results = await Promise.allSettled(hosts.map((h) => h.connect()));
-  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${hosts[i]!.name}: ${(r.reason as Error).message.replace(`${hosts[i]!.name}: `, '')}`] : []));
+  const failed = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [`${hosts[i]!.name}: ${(r.reason as Error).message.replace(`${hosts[i]!.name}: `, '')}`] : [],
+  );
   if (failed.length) {
     await close();
     throw new StepFailed('connect', failed.join('; '), { hint: (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason?.hint });
@@ -103,9 +105,20 @@ export async function hostContexts(opts: {
       opts.out.addSecrets(Object.values(config.backend?.env ?? {}));
       // A host's environment may hold secrets too; paths and the usual plain settings are shown.
       const plain = new Set(['PATH', 'PM2_HOME', 'HOME', 'NODE_ENV', 'LANG', 'TZ']);
-      opts.out.addSecrets(Object.entries(opts.fleet.entries[i]!.target.env ?? {}).filter(([k, v]) => !plain.has(k) && !v.startsWith('/')).map(([, v]) => v));
+      opts.out.addSecrets(
+        Object.entries(opts.fleet.entries[i]!.target.env ?? {})
+          .filter(([k, v]) => !plain.has(k) && !v.startsWith('/'))
+          .map(([, v]) => v),
+      );
       const ctx = newContext({
-        command: opts.command, config, host: target, builder, out, flags: opts.flags, releaseId: opts.releaseId, previousId: prev,
+        command: opts.command,
+        config,
+        host: target,
+        builder,
+        out,
+        flags: opts.flags,
+        releaseId: opts.releaseId,
+        previousId: prev,
         notes: { buildOnce, sharedInputs, hostIndex: i },
       });
       return { host, ctx, session: new StepSession(ctx) };
@@ -195,7 +208,10 @@ export async function executeOnHosts(runs: HostRun[], phases: Phases, out: Repor
       // Ctrl-C between batches: stop rolling out; the hosts already switched go back (undo below),
       // so every host ends on one release.
       const stop = runs.find((r) => r.ctx.interrupt.requested);
-      if (stop && i > 0) throw new Interrupted(`stopped by ${stop.ctx.interrupt.signal ?? 'a signal'} before batch ${i + 1} of ${batches.length}; switching the switched hosts back`);
+      if (stop && i > 0)
+        throw new Interrupted(
+          `stopped by ${stop.ctx.interrupt.signal ?? 'a signal'} before batch ${i + 1} of ${batches.length}; switching the switched hosts back`,
+        );
       if (batches.length > 1) out.info(`switch batch ${i + 1}/${batches.length}: ${batch.map((r) => r.host.name).join(', ')}`);
       else out.info(`every host is ready: switch ${runs.length === 1 ? 'it' : `all ${runs.length}`}`);
       await onAll(batch, () => phases.switch);
@@ -203,7 +219,9 @@ export async function executeOnHosts(runs: HostRun[], phases: Phases, out: Repor
     lap('switch');
     await onAll(runs, () => phases.finish);
     lap('finish');
-    out.info(`prepare ${formatMs(phaseMs.prepare!)} (every host), switch ${formatMs(phaseMs.switch!)} (${batches.length} batch${batches.length === 1 ? '' : 'es'}), finish ${formatMs(phaseMs.finish!)}`);
+    out.info(
+      `prepare ${formatMs(phaseMs.prepare!)} (every host), switch ${formatMs(phaseMs.switch!)} (${batches.length} batch${batches.length === 1 ? '' : 'es'}), finish ${formatMs(phaseMs.finish!)}`,
+    );
     out.summary(true, `${run.done} on ${runs.length} host${runs.length === 1 ? '' : 's'} in ${formatMs(Date.now() - t0)}`);
     return { exitCode: EXIT.ok, json: { release: releaseJson, ...run.json, phases: phaseMs, hosts: runs.map(hostJson) } };
   } catch (err) {
@@ -212,7 +230,8 @@ export async function executeOnHosts(runs: HostRun[], phases: Phases, out: Repor
     const message = (err as Error).message;
     await Promise.all(runs.map((r) => recordHostFailure(r, message, run)));
     const serving = runs.map((r) => `${r.host.name}: ${(r.ctx.switched ? r.ctx.release.id : r.ctx.previous?.id) ?? 'nothing'}`).join(', ');
-    if (err instanceof ZddError && exitCodeOf(err) === EXIT.failed) err.hint = [err.hint, `every host serves what it served before (${serving})`].filter(Boolean).join('; ');
+    if (err instanceof ZddError && exitCodeOf(err) === EXIT.failed)
+      err.hint = [err.hint, `every host serves what it served before (${serving})`].filter(Boolean).join('; ');
     out.summary(false, `${run.what} failed; ${serving}`);
     throw Object.assign(err as object, { json: { release: releaseJson, ...run.json, hosts: runs.map(hostJson) } });
   } finally {
@@ -228,8 +247,14 @@ async function recordHostFailure(r: HostRun, message: string, run: MultiExecutio
   await run.afterFailure?.(r, message).catch(() => {});
   const me = await ctx.host.identity().catch(() => ({ user: 'unknown', hostname: r.host.name }));
   await appendHistory(ctx.host, ctx.paths, {
-    at: new Date().toISOString(), action: ctx.command, result: 'failed', release: ctx.release.id, from: ctx.previous?.id ?? null,
-    user: me.user, host: me.hostname, error: message,
+    at: new Date().toISOString(),
+    action: ctx.command,
+    result: 'failed',
+    release: ctx.release.id,
+    from: ctx.previous?.id ?? null,
+    user: me.user,
+    host: me.hostname,
+    error: message,
   }).catch(() => {});
 }
 

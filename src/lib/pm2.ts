@@ -79,6 +79,7 @@ function toInstance(p: Record<string, any>): Pm2Instance {
 export async function pm2List(host: Host, pm2: string[], cwd: string): Promise<Pm2Instance[]> {
   if (host.name !== 'local') {
     // `pm2 jlist` starts a daemon when none runs: only ask a daemon that is there (reads stay reads).
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, run by sh
     const up = await host.exec(['sh', '-c', 'test -S "${PM2_HOME:-$HOME/.pm2}/rpc.sock"'], { reject: false, readOnly: true });
     if (up.exitCode !== 0) return [];
   }
@@ -86,7 +87,10 @@ export async function pm2List(host: Host, pm2: string[], cwd: string): Promise<P
   const where = (await host.stat(cwd))?.type === 'dir' ? cwd : '/';
   const r = await host.exec([...pm2, 'jlist'], { cwd: where, readOnly: true });
   // pm2 may print a banner ("[PM2] Spawning PM2 daemon...") before the JSON line.
-  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('[{') || l.trim() === '[]');
+  const line = r.stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('[{') || l.trim() === '[]');
   return (JSON.parse(line ?? '[]') as Array<Record<string, any>>).map(toInstance);
 }
 
@@ -175,7 +179,8 @@ export class Pm2Client {
     }
     const Common = requireHere('pm2/lib/Common.js');
     const lock = readLock(path.join(this.home(), 'reload.lock'));
-    if (lock !== undefined) throw new Error(`Reload already in progress: PM2's CLI took ${path.join(this.home(), 'reload.lock')} ${Math.round(lock / 1000)} s ago`);
+    if (lock !== undefined)
+      throw new Error(`Reload already in progress: PM2's CLI took ${path.join(this.home(), 'reload.lock')} ${Math.round(lock / 1000)} s ago`);
 
     // _startJson: the file, its apps, the one named by --only.
     const config = Common.parseConfig(readFileSync(ecosystem), ecosystem);

@@ -71,7 +71,7 @@ export async function readRelease(host: Host, paths: Paths, id: string, out?: Re
 }
 
 export async function writeRelease(host: Host, paths: Paths, info: ReleaseInfo): Promise<void> {
-  await host.writeFile(releaseJsonPath(paths, info.id), JSON.stringify(info, null, 2) + '\n');
+  await host.writeFile(releaseJsonPath(paths, info.id), `${JSON.stringify(info, null, 2)}\n`);
 }
 
 export async function updateRelease(host: Host, paths: Paths, id: string, patch: Partial<ReleaseInfo>, out?: Reporter): Promise<void> {
@@ -83,7 +83,10 @@ export async function updateRelease(host: Host, paths: Paths, id: string, patch:
 /** Release ids on disk, newest first. */
 export async function listReleaseIds(host: Host, paths: Paths): Promise<string[]> {
   const names = await host.readdir(paths.releases);
-  return names.filter((n) => RELEASE_ID.test(n)).sort(compareIds).reverse();
+  return names
+    .filter((n) => RELEASE_ID.test(n))
+    .sort(compareIds)
+    .reverse();
 }
 
 /** Orders ids by timestamp then suffix (`20261127103000` < `20261127103000-2`). */
@@ -114,5 +117,5 @@ export async function appendHistory(host: Host, paths: Paths, entry: HistoryEntr
   const all = await readHistory(host, paths, out);
   all.push(entry);
   await host.mkdir(paths.state);
-  await host.writeFile(paths.history, JSON.stringify(all.slice(-500), null, 2) + '\n');
+  await host.writeFile(paths.history, `${JSON.stringify(all.slice(-500), null, 2)}\n`);
 }

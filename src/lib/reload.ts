@@ -42,11 +42,15 @@ export function assertManageable(ctx: DeployContext, instances: Pm2Instance[], s
   const fix = `pm2 delete ${ctx.config.app} && pm2 start ${ctx.paths.ecosystem} (a short outage, once), then deploy again`;
   const stale = instances.find((i) => !i.execPath.startsWith(expected));
   if (stale) {
-    throw new StepFailed(step, `PM2 runs ${ctx.config.app} from ${stale.execPath}, not through ${ctx.paths.current}; a reload would keep running that code`, { hint: fix });
+    throw new StepFailed(step, `PM2 runs ${ctx.config.app} from ${stale.execPath}, not through ${ctx.paths.current}; a reload would keep running that code`, {
+      hint: fix,
+    });
   }
   const fork = instances.find((i) => i.execMode && i.execMode !== 'cluster_mode');
   if (fork) {
-    throw new StepFailed(step, `PM2 runs ${ctx.config.app} in ${fork.execMode.replace('_mode', '')} mode; a reload there is a restart with an outage`, { hint: fix });
+    throw new StepFailed(step, `PM2 runs ${ctx.config.app} in ${fork.execMode.replace('_mode', '')} mode; a reload there is a restart with an outage`, {
+      hint: fix,
+    });
   }
 }
 

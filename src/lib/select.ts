@@ -86,9 +86,16 @@ function resolveRequested(requested: string, candidates: Candidate[]): Candidate
   assertIdSyntax(requested);
   const exact = candidates.find((c) => c.id === requested);
   if (exact) return exact;
-  const matches = candidates.filter((c) => c.id.startsWith(requested)).map((c) => c.id).sort(compareIds).reverse();
+  const matches = candidates
+    .filter((c) => c.id.startsWith(requested))
+    .map((c) => c.id)
+    .sort(compareIds)
+    .reverse();
   if (matches.length === 1) return candidates.find((c) => c.id === matches[0])!;
-  const all = candidates.map((c) => c.id).sort(compareIds).reverse();
+  const all = candidates
+    .map((c) => c.id)
+    .sort(compareIds)
+    .reverse();
   if (matches.length === 0) {
     throw new UsageError(`no release matches "${requested}"`, {
       hint: all.length ? `kept releases: ${listing(all)}` : 'there are no releases yet',
@@ -130,7 +137,14 @@ export function selectTarget(input: SelectInput): Selection {
 
   if (!current) {
     throw new UsageError('nothing is current, so there is no previous release to go back to', {
-      hint: candidates.length ? `name one: zdd rollback <id> (kept: ${listing(candidates.map((c) => c.id).sort(compareIds).reverse())})` : 'deploy first',
+      hint: candidates.length
+        ? `name one: zdd rollback <id> (kept: ${listing(
+            candidates
+              .map((c) => c.id)
+              .sort(compareIds)
+              .reverse(),
+          )})`
+        : 'deploy first',
     });
   }
   const older = candidates.filter((c) => compareIds(c.id, current) < 0).sort((a, b) => compareIds(b.id, a.id));

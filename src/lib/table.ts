@@ -10,7 +10,6 @@ export interface Column {
   align?: 'left' | 'right';
 }
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 /** Width on screen: ANSI colour codes take no room. */
@@ -25,13 +24,19 @@ function pad(s: string, width: number, align: 'left' | 'right'): string {
 
 /** One cell per column per row; a missing or empty cell prints as `-`. Lines have no trailing spaces. */
 export function renderTable(columns: Column[], rows: Array<Array<string | undefined | null>>, gap = 2): string {
-  const cells = rows.map((r) => columns.map((_, i) => {
-    const v = r[i];
-    return v === undefined || v === null || v === '' ? '-' : String(v).replace(/[\r\n\t]+/g, ' ');
-  }));
+  const cells = rows.map((r) =>
+    columns.map((_, i) => {
+      const v = r[i];
+      return v === undefined || v === null || v === '' ? '-' : String(v).replace(/[\r\n\t]+/g, ' ');
+    }),
+  );
   const widths = columns.map((c, i) => Math.max(visibleWidth(c.header), ...cells.map((r) => visibleWidth(r[i]!))));
   const sep = ' '.repeat(gap);
-  const line = (r: string[]) => r.map((v, i) => pad(v, widths[i]!, columns[i]!.align ?? 'left')).join(sep).replace(/\s+$/, '');
+  const line = (r: string[]) =>
+    r
+      .map((v, i) => pad(v, widths[i]!, columns[i]!.align ?? 'left'))
+      .join(sep)
+      .replace(/\s+$/, '');
   return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n');
 }
 
@@ -68,5 +73,9 @@ export function formatTime(iso: string | undefined | null): string {
   if (!iso) return '-';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '').replace(/Z$/, '');
+  return d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '')
+    .replace(/Z$/, '');
 }

@@ -86,7 +86,7 @@ export class Reporter {
       const m = this.mode === 'tty' ? null : /^(\S+ \S+\s+)/.exec(line);
       line = m ? `${m[1]}${this.prefix}${line.slice(m[1].length)}` : `${this.prefix}${line}`;
     }
-    this.stream.write(this.scrub(line) + '\n');
+    this.stream.write(`${this.scrub(line)}\n`);
   }
 
   private plain(kind: string, text: string): void {

@@ -121,7 +121,7 @@ export function clusterWorker(): ClusterWorkerLike | undefined | null {
  * was passed back. Resolves on the answer, at once outside a cluster, or after `boundMs`.
  */
 export function leaveCluster(worker: ClusterWorkerLike | undefined | null, boundMs: number): Promise<'left' | 'timeout' | 'none'> {
-  if (!worker || !worker.isConnected()) return Promise.resolve('none');
+  if (!worker?.isConnected()) return Promise.resolve('none');
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve('timeout'), boundMs);
     worker.once('disconnect', () => {
@@ -162,7 +162,6 @@ export function flushOutput(boundMs: number): Promise<void> {
   });
 }
 
-
 /** ms, from an option, an environment variable or a default; rejects nonsense. */
 export function msValue(value: unknown, fallback: number): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
@@ -201,7 +200,7 @@ function netClose(server: Server): (cb: () => void) => void {
   const net = typeof getBuiltin === 'function' ? (getBuiltin('node:net') as { Server: { prototype: Server } }) : undefined;
   // Without getBuiltinModule: the prototype that owns listen() is net.Server's.
   let proto: object | null = net?.Server.prototype ?? Object.getPrototypeOf(server);
-  while (proto && !net && !Object.prototype.hasOwnProperty.call(proto, 'listen')) proto = Object.getPrototypeOf(proto);
+  while (proto && !net && !Object.hasOwn(proto, 'listen')) proto = Object.getPrototypeOf(proto);
   const close = (proto as Server | null)?.close ?? server.close;
   return (cb) => close.call(server, cb);
 }
@@ -346,7 +345,7 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
   const log =
     options.log === false
       ? () => {}
-      : options.log ?? ((line: string, level: 'info' | 'error') => (level === 'error' ? console.error(line) : console.log(line)));
+      : (options.log ?? ((line: string, level: 'info' | 'error') => (level === 'error' ? console.error(line) : console.log(line))));
   const say = (line: string, level: 'info' | 'error' = 'info') => log(`reload-safe pid=${process.pid}: ${line}`, level);
 
   shared().managed.add(server);
@@ -378,7 +377,9 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
     const started = Date.now();
     const wsClients = wsServers.flatMap((wss) => [...wss.clients]);
     const inFlight = http.inFlight();
-    say(`${reason}: draining (${inFlight} request${inFlight === 1 ? '' : 's'} in flight, ${wsClients.length} WebSocket${wsClients.length === 1 ? '' : 's'}); exit within ${deadlineMs} ms`);
+    say(
+      `${reason}: draining (${inFlight} request${inFlight === 1 ? '' : 's'} in flight, ${wsClients.length} WebSocket${wsClients.length === 1 ? '' : 's'}); exit within ${deadlineMs} ms`,
+    );
 
     finished = new Promise<void>((resolveFinished) => {
       let done = false;
@@ -435,9 +436,12 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
       // 2. WebSockets: 1001, then terminate the ones that do not answer.
       for (const ws of wsClients) if (ws.readyState <= 1) ws.close(1001, 'server restarting');
       if (wsServers.length) {
-        const t = setTimeout(() => {
-          for (const wss of wsServers) for (const ws of wss.clients) ws.terminate();
-        }, Math.min(wsCloseMs, deadlineMs));
+        const t = setTimeout(
+          () => {
+            for (const wss of wsServers) for (const ws of wss.clients) ws.terminate();
+          },
+          Math.min(wsCloseMs, deadlineMs),
+        );
         t.unref();
         timers.push(t);
       }
@@ -456,7 +460,10 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
         const left = http.inFlight();
         http.cut();
         for (const wss of wsServers) for (const ws of wss.clients) ws.terminate();
-        const grace = setTimeout(() => finish(`deadline (${deadlineMs} ms) hit with ${left} request(s) in flight; cleanup did not finish`, 'error'), Math.min(250, Math.max(margin / 2, 0)));
+        const grace = setTimeout(
+          () => finish(`deadline (${deadlineMs} ms) hit with ${left} request(s) in flight; cleanup did not finish`, 'error'),
+          Math.min(250, Math.max(margin / 2, 0)),
+        );
         timers.push(grace);
         void runHooks().then(() => finish(`deadline (${deadlineMs} ms) hit with ${left} request(s) in flight`, 'error'));
       }, deadlineMs);

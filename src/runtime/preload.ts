@@ -164,7 +164,7 @@ function onStop(reason: string, sig?: NodeJS.Signals): void {
 /** Make the app's own close calls on a server taken over drain it instead of cutting connections. */
 function patchClose(server: Server, drain: HttpDrain): void {
   const { closeIdleConnections, closeAllConnections } = server;
-  server.close = function (cb?: (err?: Error) => void) {
+  server.close = (cb?: (err?: Error) => void) => {
     void drain.start(quietPeriodOf()).then(() => cb?.());
     return server;
   };

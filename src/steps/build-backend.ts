@@ -37,7 +37,10 @@ async function makeBackend(ctx: DeployContext, signal?: AbortSignal): Promise<st
     if (once) {
       // Several hosts: backend.build runs here once; rsync sends each host only what changed since its current release.
       if (b.build) await (once.backend ??= runUserCommand(ctx, ctx.builder, b.build, { cwd: b.root, ...(signal ? { signal } : {}) }).then(() => undefined));
-      const sent = await ctx.host.upload(b.root, dest, { exclude: ['node_modules', '.git'], linkDest: ctx.previous ? [path.join(ctx.previous.dir, 'backend')] : [] });
+      const sent = await ctx.host.upload(b.root, dest, {
+        exclude: ['node_modules', '.git'],
+        linkDest: ctx.previous ? [path.join(ctx.previous.dir, 'backend')] : [],
+      });
       note = `${b.build ? 'built once for every host and sent' : 'sent'} (${reuse.why})${sent ? `: ${formatBytes(sent.sentBytes)} for ${formatBytes(sent.totalBytes)}` : ''}`;
     } else {
       if (b.build) await runUserCommand(ctx, ctx.builder, b.build, { cwd: b.root, ...(signal ? { signal } : {}) });

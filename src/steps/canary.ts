@@ -84,7 +84,9 @@ function notListening(b: Backend, port: number, output: string): StepFailed {
     : `the app listened on no port within backend.readyTimeout (${b.readyTimeout} ms)`;
   return new StepFailed('canary', why, {
     tail: tail(output) || '(the app printed nothing)',
-    hint: other.length ? 'listen on Number(process.env.PORT); the release was not switched' : 'the release was not switched; make the app listen on process.env.PORT, or raise backend.readyTimeout',
+    hint: other.length
+      ? 'listen on Number(process.env.PORT); the release was not switched'
+      : 'the release was not switched; make the app listen on process.env.PORT, or raise backend.readyTimeout',
   });
 }
 
@@ -110,7 +112,7 @@ export const canary: Step = {
     ctx.notes.canary = proc;
     // If zdd is killed now, the next deploy finds the canary here and stops it (it runs in its own group).
     await proc.started;
-    if (proc.pid) await ctx.host.writeFile(canaryFile(ctx), JSON.stringify({ pid: proc.pid, release: ctx.release.id, port }) + '\n');
+    if (proc.pid) await ctx.host.writeFile(canaryFile(ctx), `${JSON.stringify({ pid: proc.pid, release: ctx.release.id, port })}\n`);
     const startedAt = Date.now();
     let ready = false;
     const readyMessage = proc.waitForMessage('ready').then(() => (ready = true));
@@ -120,7 +122,10 @@ export const canary: Step = {
     const deadline = Date.now() + timeout;
     let last = 'no answer yet';
     const fail = (why: string) =>
-      new StepFailed('canary', why, { tail: tail(proc.output()) || '(the app printed nothing)', hint: 'the release was not switched; fix the app and deploy again' });
+      new StepFailed('canary', why, {
+        tail: tail(proc.output()) || '(the app printed nothing)',
+        hint: 'the release was not switched; fix the app and deploy again',
+      });
     for (;;) {
       if (exited) throw fail(`the app exited at boot (${exited.signal ?? `code ${exited.code}`}) before answering ${hpath}`);
       if (ctx.interrupt.requested) throw fail('interrupted');
@@ -147,7 +152,9 @@ export const canary: Step = {
           const mode = b.reloadSafe ? await modeOf(proc) : undefined;
           // Let it drain in the background; cleanup waits for it at the end of the deploy.
           ctx.notes.canaryStopped = proc.stop(b.killTimeout);
-          const safety = b.reloadSafe ? `; reload-safe by ${mode ? describeMode(mode) : 'nothing seen (the reload safety printed no line)'}` : '; backend.reloadSafe is off';
+          const safety = b.reloadSafe
+            ? `; reload-safe by ${mode ? describeMode(mode) : 'nothing seen (the reload safety printed no line)'}`
+            : '; backend.reloadSafe is off';
           return `${hpath} answered ${r.status} on port ${port}${ready ? ", sent 'ready'" : ''}${safety}`;
         }
         // An app may answer 503 while it warms up: keep asking until the deadline.

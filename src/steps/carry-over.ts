@@ -16,7 +16,10 @@ export const carryOver: Step = {
     const p = await planCarryOver(ctx.host, ctx.paths, ctx.release, dirs, ctx.config.keepReleases, ctx.out);
     // Even with nothing to carry, the run records the new release's own files for the next deploy.
     if (p.sources.length === 0) {
-      return { summary: 'no earlier release kept: nothing to carry', actions: [`record the new release's own files in ${path.join(ctx.release.dir, 'frontend-files.json')}`] };
+      return {
+        summary: 'no earlier release kept: nothing to carry',
+        actions: [`record the new release's own files in ${path.join(ctx.release.dir, 'frontend-files.json')}`],
+      };
     }
     return {
       summary: `hard-link ${dirs.join(', ')} of ${p.sources.length} kept release${p.sources.length === 1 ? '' : 's'} into frontend/`,
@@ -31,7 +34,8 @@ export const carryOver: Step = {
     const p = await planCarryOver(ctx.host, ctx.paths, ctx.release, dirs, ctx.config.keepReleases, ctx.out);
     const r = await applyCarryOver(ctx.host, ctx.release, p);
     ctx.notes.carryOver = r;
-    if (r.copied > 0) ctx.out.warn(`carry-over: ${r.copied} file(s) were copied, not hard-linked (the releases are on a filesystem without hard links); they use disk space`);
+    if (r.copied > 0)
+      ctx.out.warn(`carry-over: ${r.copied} file(s) were copied, not hard-linked (the releases are on a filesystem without hard links); they use disk space`);
     return p.sources.length ? describeCarry(r) : 'no earlier release kept';
   },
 };

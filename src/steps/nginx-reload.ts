@@ -15,7 +15,7 @@ export const nginxReload: Step = {
   async run(ctx) {
     const d = ctx.notes.nginx as NginxDecision;
     await runUserCommand(ctx, ctx.host, ctx.config.nginx!.reload, { cwd: ctx.paths.root });
-    if (d.hash) await ctx.host.writeFile(stateFile(ctx), d.hash + '\n');
+    if (d.hash) await ctx.host.writeFile(stateFile(ctx), `${d.hash}\n`);
     return d.reason;
   },
 };

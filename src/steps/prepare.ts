@@ -9,7 +9,12 @@ import type { DeployContext, Step } from './types.js';
 async function gitInfo(dir: string): Promise<ReleaseInfo['git']> {
   const r = await rawExec({ argv: ['git', 'status', '--porcelain=v2', '--branch'], cwd: dir });
   if (r.exitCode !== 0) return { commit: null, branch: null, dirty: null };
-  const header = (name: string) => r.stdout.split('\n').find((l) => l.startsWith(`# branch.${name} `))?.slice(`# branch.${name} `.length).trim();
+  const header = (name: string) =>
+    r.stdout
+      .split('\n')
+      .find((l) => l.startsWith(`# branch.${name} `))
+      ?.slice(`# branch.${name} `.length)
+      .trim();
   const oid = header('oid');
   const head = header('head');
   return {

@@ -9,24 +9,35 @@ import type { DeployContext, Step } from './types.js';
  */
 async function recordRollback(ctx: DeployContext, now: Date, durationMs: number): Promise<string> {
   const from = ctx.previous?.id;
-  await updateRelease(ctx.host, ctx.paths, ctx.release.id, {
-    wentLiveAt: (ctx.notes.liveAt as string | undefined) ?? now.toISOString(),
-    rolledBackAt: undefined,
-  }, ctx.out);
+  await updateRelease(
+    ctx.host,
+    ctx.paths,
+    ctx.release.id,
+    {
+      wentLiveAt: (ctx.notes.liveAt as string | undefined) ?? now.toISOString(),
+      rolledBackAt: undefined,
+    },
+    ctx.out,
+  );
   if (from && from !== ctx.release.id) {
     await updateRelease(ctx.host, ctx.paths, from, { rolledBackAt: now.toISOString() }, ctx.out);
   }
   const me = await ctx.host.identity();
-  await appendHistory(ctx.host, ctx.paths, {
-    at: now.toISOString(),
-    action: 'rollback',
-    result: 'ok',
-    release: ctx.release.id,
-    from: from ?? null,
-    user: me.user,
-    host: me.hostname,
-    durationMs,
-  }, ctx.out);
+  await appendHistory(
+    ctx.host,
+    ctx.paths,
+    {
+      at: now.toISOString(),
+      action: 'rollback',
+      result: 'ok',
+      release: ctx.release.id,
+      from: from ?? null,
+      user: me.user,
+      host: me.hostname,
+      durationMs,
+    },
+    ctx.out,
+  );
   return `${from ?? 'nothing'} -> ${ctx.release.id}`;
 }
 
@@ -48,26 +59,37 @@ export const record: Step = {
     const now = new Date();
     const durationMs = now.getTime() - ctx.startedAt.getTime();
     if (ctx.command === 'rollback') return recordRollback(ctx, now, durationMs);
-    await updateRelease(ctx.host, ctx.paths, ctx.release.id, {
-      status: 'ok',
-      finishedAt: now.toISOString(),
-      durationMs,
-      steps: { ...ctx.timings },
-      wentLiveAt: (ctx.notes.liveAt as string | undefined) ?? now.toISOString(),
-      inputs: await inputsFor(ctx),
-      reused: reusedParts(ctx),
-      ...(ctx.notes.parallel ? { parallel: { ...(ctx.notes.parallel as Record<string, number>) } } : {}),
-    }, ctx.out);
+    await updateRelease(
+      ctx.host,
+      ctx.paths,
+      ctx.release.id,
+      {
+        status: 'ok',
+        finishedAt: now.toISOString(),
+        durationMs,
+        steps: { ...ctx.timings },
+        wentLiveAt: (ctx.notes.liveAt as string | undefined) ?? now.toISOString(),
+        inputs: await inputsFor(ctx),
+        reused: reusedParts(ctx),
+        ...(ctx.notes.parallel ? { parallel: { ...(ctx.notes.parallel as Record<string, number>) } } : {}),
+      },
+      ctx.out,
+    );
     const me = await ctx.host.identity();
-    await appendHistory(ctx.host, ctx.paths, {
-      at: now.toISOString(),
-      action: ctx.command,
-      result: 'ok',
-      release: ctx.release.id,
-      from: ctx.previous?.id ?? null,
-      user: me.user,
-      host: me.hostname,
-      durationMs,
-    }, ctx.out);
+    await appendHistory(
+      ctx.host,
+      ctx.paths,
+      {
+        at: now.toISOString(),
+        action: ctx.command,
+        result: 'ok',
+        release: ctx.release.id,
+        from: ctx.previous?.id ?? null,
+        user: me.user,
+        host: me.hostname,
+        durationMs,
+      },
+      ctx.out,
+    );
   },
 };

@@ -16,7 +16,7 @@ export const shared: Step = {
     for (const f of files) {
       const src = path.join(ctx.paths.shared, f);
       const st = await ctx.host.stat(src);
-      if (!st || st.type !== 'file') {
+      if (st?.type !== 'file') {
         throw new StepFailed('shared', `shared file ${f} is missing`, { hint: `create it at ${src}; it is linked into every release` });
       }
     }

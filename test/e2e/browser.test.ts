@@ -42,7 +42,16 @@ describe.skipIf(!haveChromium)('a tab opened before a deploy loads its lazy rout
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       timeout: 60_000,
     });
     page = context.pages()[0] ?? (await context.newPage());
@@ -93,7 +102,10 @@ describe.skipIf(!haveChromium)('a tab opened before a deploy loads its lazy rout
     expect(lazy.every((x) => x.at >= deployedAt)).toBe(true);
     // That chunk is not part of v2's build: only carry-over put it there.
     const current = await readlink(join(site.deployTo, 'current'));
-    const manifest = JSON.parse(await readFile(join(site.deployTo, current, 'frontend-files.json'), 'utf8')) as { own: string[]; carried: Record<string, string> };
+    const manifest = JSON.parse(await readFile(join(site.deployTo, current, 'frontend-files.json'), 'utf8')) as {
+      own: string[];
+      carried: Record<string, string>;
+    };
     const chunk = new URL(lazy[0]!.url).pathname.slice(1);
     expect(manifest.own).not.toContain(chunk);
     expect(Object.keys(manifest.carried)).toContain(chunk);

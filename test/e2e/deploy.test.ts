@@ -69,20 +69,20 @@ describe('zdd deploy (real PM2 + Nginx, under load)', () => {
 
   it('deploys v2 and v3 with zero failed requests; a long request in flight completes', async () => {
     const { report } = await site.underLoad(async () => {
-    for (const v of ['v2', 'v3']) {
-      await setVersion(site.app, v);
-      const before = await currentId();
-      const slow = httpGet(`${site.nginx.url}/api/slow?ms=3000`);
-      const r = await site.zdd(['deploy']);
-      expect(r.exitCode, r.all).toBe(0);
-      const s = await slow;
-      expect(s.status).toBe(200);
-      expect(await site.served()).toMatchObject({ page: v, api: v, release: await currentId() });
-      expect(await currentId()).not.toBe(before);
-      expect(r.all).toMatch(/nginx-reload — config unchanged/);
-      // The example app drains on its own; zdd's reload safety says so and leaves it to it.
-      expect(r.all).toMatch(/reload-safe by the app's own handling \(ready: the app; shutdown: the app's own handler/);
-    }
+      for (const v of ['v2', 'v3']) {
+        await setVersion(site.app, v);
+        const before = await currentId();
+        const slow = httpGet(`${site.nginx.url}/api/slow?ms=3000`);
+        const r = await site.zdd(['deploy']);
+        expect(r.exitCode, r.all).toBe(0);
+        const s = await slow;
+        expect(s.status).toBe(200);
+        expect(await site.served()).toMatchObject({ page: v, api: v, release: await currentId() });
+        expect(await currentId()).not.toBe(before);
+        expect(r.all).toMatch(/nginx-reload — config unchanged/);
+        // The example app drains on its own; zdd's reload safety says so and leaves it to it.
+        expect(r.all).toMatch(/reload-safe by the app's own handling \(ready: the app; shutdown: the app's own handler/);
+      }
     });
     await expectNoneFailed(report, 100);
     expect(report.versions.v2).toBeGreaterThan(0);
@@ -146,7 +146,10 @@ describe('zdd deploy (real PM2 + Nginx, under load)', () => {
     const before = await currentId();
     await setVersion(site.app, 'broken-under-pm2');
     // Fails only in a PM2 worker (NODE_APP_INSTANCE is set by PM2), so the canary passes.
-    await writeFile(join(site.app, 'backend', 'server.js'), serverJs.replace("'use strict';", "'use strict';\nif (process.env.NODE_APP_INSTANCE !== undefined) throw new Error('only under pm2');"));
+    await writeFile(
+      join(site.app, 'backend', 'server.js'),
+      serverJs.replace("'use strict';", "'use strict';\nif (process.env.NODE_APP_INSTANCE !== undefined) throw new Error('only under pm2');"),
+    );
     const { value: r, report } = await site.underLoad(() => site.zdd(['deploy']));
     await restoreServer();
     // The switch-back too: the site never stopped answering, writes included.
@@ -173,7 +176,10 @@ describe('zdd deploy (real PM2 + Nginx, under load)', () => {
     // Serves, but its health check fails in a PM2 worker only: the canary passes, verify does not.
     await breakHealthcheck(site.app);
     const broken = await readFile(join(site.app, 'backend', 'server.js'), 'utf8');
-    await writeFile(join(site.app, 'backend', 'server.js'), broken.replace("return send(res, 500,", "if (process.env.NODE_APP_INSTANCE !== undefined) return send(res, 500,"));
+    await writeFile(
+      join(site.app, 'backend', 'server.js'),
+      broken.replace('return send(res, 500,', 'if (process.env.NODE_APP_INSTANCE !== undefined) return send(res, 500,'),
+    );
     const { value: r, report } = await site.underLoad(() => site.zdd(['deploy']));
     await restoreServer();
     await expectNoneFailed(report);
@@ -198,7 +204,12 @@ describe('zdd deploy (real PM2 + Nginx, under load)', () => {
     await setVersion(site.app, 'v-piped');
     // `true` reads nothing and exits at once: every line zdd writes finds the pipe closed (EPIPE).
     const piped = (cmd: string) =>
-      execa('bash', ['-c', `set -o pipefail; node ${JSON.stringify(zddBin)} ${cmd} --config ${JSON.stringify(site.configPath)} | true`], { env: site.env, cwd: site.app, reject: false, all: true });
+      execa('bash', ['-c', `set -o pipefail; node ${JSON.stringify(zddBin)} ${cmd} --config ${JSON.stringify(site.configPath)} | true`], {
+        env: site.env,
+        cwd: site.app,
+        reject: false,
+        all: true,
+      });
     const d = await piped('deploy');
     expect(d.exitCode, d.all).toBe(0);
     const id = await currentId();
@@ -229,8 +240,7 @@ describe('zdd deploy (real PM2 + Nginx, under load)', () => {
   it('refuses, before the switch, an app that PM2 runs from a resolved release path', async () => {
     await serving();
     const before = await currentId();
-    const pm2 = (args: string[]) =>
-      execa(pm2Bin, args, { env: { ...site.env, PORT: String(site.backendPort) }, cwd: site.deployTo, reject: false });
+    const pm2 = (args: string[]) => execa(pm2Bin, args, { env: { ...site.env, PORT: String(site.backendPort) }, cwd: site.deployTo, reject: false });
     await pm2(['delete', 'shop']);
     // What a hand-written script does: start the app from the folder `current` resolves to.
     const started = await pm2(['start', join(site.deployTo, 'releases', before, 'backend', 'server.js'), '--name', 'shop', '-i', '2']);

@@ -60,7 +60,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
   async function stopLoads(what: string): Promise<LoadReport[]> {
     const reports = await Promise.all(loads.map((l) => l.stop()));
     loads = [];
-    reports.forEach((r, i) => noFailures(r, `${what}, host ${Math.floor(i / 2)} ${i % 2 ? 'POST' : 'GET'}`));
+    for (const [i, r] of reports.entries()) noFailures(r, `${what}, host ${Math.floor(i / 2)} ${i % 2 ? 'POST' : 'GET'}`);
     return reports;
   }
 
@@ -282,10 +282,18 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
 
   it('an unknown host key is refused: no blanket StrictHostKeyChecking=no', async () => {
     await writeFile(join(fleet.work, 'known_hosts.empty'), '');
-    await setConfig((c) => (c.ssh.options = c.ssh.options.map((o: string) => (o.startsWith('UserKnownHostsFile=') ? `UserKnownHostsFile=${join(fleet.work, 'known_hosts.empty')}` : o))));
+    await setConfig(
+      (c) =>
+        (c.ssh.options = c.ssh.options.map((o: string) =>
+          o.startsWith('UserKnownHostsFile=') ? `UserKnownHostsFile=${join(fleet.work, 'known_hosts.empty')}` : o,
+        )),
+    );
     const r = await fleet.zdd(['deploy', '--force']);
     expect(r.exitCode, r.all).toBe(1);
     expect(r.all).toMatch(/Host key verification failed|host key/i);
-    await setConfig((c) => (c.ssh.options = c.ssh.options.map((o: string) => (o.startsWith('UserKnownHostsFile=') ? `UserKnownHostsFile=${join(fleet.work, 'known_hosts')}` : o))));
+    await setConfig(
+      (c) =>
+        (c.ssh.options = c.ssh.options.map((o: string) => (o.startsWith('UserKnownHostsFile=') ? `UserKnownHostsFile=${join(fleet.work, 'known_hosts')}` : o))),
+    );
   });
 });

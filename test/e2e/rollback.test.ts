@@ -127,7 +127,13 @@ describe('zdd rollback / releases / status (real PM2 + Nginx, under load)', () =
   });
 
   it('rolls back to the previous release under load with zero failed requests', async () => {
-    load = startSiteLoad({ nginxUrl: nginx!.url, backendUrl: `http://127.0.0.1:${backendPort}`, nginxPaths: LOAD_PATHS, maxDurationMs: 120_000, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    load = startSiteLoad({
+      nginxUrl: nginx!.url,
+      backendUrl: `http://127.0.0.1:${backendPort}`,
+      nginxPaths: LOAD_PATHS,
+      maxDurationMs: 120_000,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    });
     await new Promise((r) => setTimeout(r, 300));
     const r = await zdd('rollback', '--json');
     expect(r.exitCode, explain(r)).toBe(0);
@@ -149,7 +155,13 @@ describe('zdd rollback / releases / status (real PM2 + Nginx, under load)', () =
     const prefix = ids.v1!.slice(0, n);
     expect(prefix.length).toBeLessThanOrEqual(ids.v1!.length);
 
-    load = startSiteLoad({ nginxUrl: nginx!.url, backendUrl: `http://127.0.0.1:${backendPort}`, nginxPaths: LOAD_PATHS, maxDurationMs: 120_000, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    load = startSiteLoad({
+      nginxUrl: nginx!.url,
+      backendUrl: `http://127.0.0.1:${backendPort}`,
+      nginxPaths: LOAD_PATHS,
+      maxDurationMs: 120_000,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    });
     await new Promise((r) => setTimeout(r, 300));
     const r = await zdd('rollback', prefix, '--json');
     expect(r.exitCode, explain(r)).toBe(0);

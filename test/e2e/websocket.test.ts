@@ -134,15 +134,24 @@ describe('WebSockets during a deploy (real PM2 + Nginx)', () => {
     const closes = clients.flatMap((c) => c.closes);
     const failed = clients.flatMap((c) => c.failedAttempts);
     // Both old workers were replaced: every client was closed at least once, always with 1001.
-    expect(clients.every((c) => c.closes.length >= 1), JSON.stringify(clients.map((c) => c.closes))).toBe(true);
-    expect(closes.filter((code) => code !== 1001), `close codes: ${closes.join(',')}`).toEqual([]);
+    expect(
+      clients.every((c) => c.closes.length >= 1),
+      JSON.stringify(clients.map((c) => c.closes)),
+    ).toBe(true);
+    expect(
+      closes.filter((code) => code !== 1001),
+      `close codes: ${closes.join(',')}`,
+    ).toEqual([]);
     expect(failed, 'connection attempts that failed').toEqual([]);
     // ...and each is now served by a new worker.
     for (const c of clients) expect(pidsV1.has(c.hellos.at(-1)!.pid)).toBe(false);
 
     const answers = await Promise.all(slow);
     expect(slow.length).toBeGreaterThan(3);
-    expect(answers.map((a) => a.status).filter((s) => s !== 200), JSON.stringify(answers.slice(0, 3))).toEqual([]);
+    expect(
+      answers.map((a) => a.status).filter((s) => s !== 200),
+      JSON.stringify(answers.slice(0, 3)),
+    ).toEqual([]);
 
     const report = await load.stop();
     load = undefined;

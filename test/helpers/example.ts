@@ -94,13 +94,13 @@ export async function copyExample(dest: string, opts: CopyExampleOptions): Promi
   delete config.$schema;
 
   const configPath = join(dest, 'zdd.config.json');
-  await writeFile(configPath, JSON.stringify(config, null, 2) + '\n');
+  await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
   return { dir: dest, configPath, config };
 }
 
 /** Writes `{"version": version}` to frontend/src/version.json and backend/version.json. */
 export async function setVersion(dir: string, version: string): Promise<void> {
-  const json = JSON.stringify({ version }, null, 2) + '\n';
+  const json = `${JSON.stringify({ version }, null, 2)}\n`;
   await writeFile(join(dir, 'frontend', 'src', 'version.json'), json);
   await writeFile(join(dir, 'backend', 'version.json'), json);
 }
@@ -114,20 +114,10 @@ async function patchServer(dir: string, search: string, replacement: string, wha
 
 /** Makes backend/server.js throw as soon as it starts (before listening). */
 export async function breakBackendAtBoot(dir: string): Promise<void> {
-  await patchServer(
-    dir,
-    "'use strict';",
-    "'use strict';\nthrow new Error('zdd test: backend broken at boot');",
-    'breakBackendAtBoot',
-  );
+  await patchServer(dir, "'use strict';", "'use strict';\nthrow new Error('zdd test: backend broken at boot');", 'breakBackendAtBoot');
 }
 
 /** Makes GET /healthz answer 500 (the rest of the API keeps working). */
 export async function breakHealthcheck(dir: string): Promise<void> {
-  await patchServer(
-    dir,
-    "case '/healthz':",
-    "case '/healthz':\n      return send(res, 500, 'zdd test: healthcheck broken');",
-    'breakHealthcheck',
-  );
+  await patchServer(dir, "case '/healthz':", "case '/healthz':\n      return send(res, 500, 'zdd test: healthcheck broken');", 'breakHealthcheck');
 }

@@ -63,7 +63,14 @@ export async function reloadsUnderLoad(
   cluster: HandoffCluster,
   opts: { reloads: number; concurrency: number; settleMs: number },
 ): Promise<{ report: LoadReport; reloadMs: number[] }> {
-  const load = startLoad({ url: `http://127.0.0.1:${cluster.port}`, paths: ['/'], concurrency: opts.concurrency, keepAlive: false, requestTimeoutMs: 5000, maxDurationMs: 300_000 });
+  const load = startLoad({
+    url: `http://127.0.0.1:${cluster.port}`,
+    paths: ['/'],
+    concurrency: opts.concurrency,
+    keepAlive: false,
+    requestTimeoutMs: 5000,
+    maxDurationMs: 300_000,
+  });
   const reloadMs: number[] = [];
   try {
     for (let i = 0; i < opts.reloads; i++) {

@@ -71,13 +71,20 @@ export async function makeFleet(opts: {
   const namespaces: string[] = [];
   const stopHosts = async () => {
     for (const h of hosts) {
-      await execa(process.execPath, [join(repoRoot, 'node_modules', 'pm2', 'bin', 'pm2'), 'kill'], { env: { PM2_HOME: h.pm2Home }, reject: false, timeout: 30_000 });
+      await execa(process.execPath, [join(repoRoot, 'node_modules', 'pm2', 'bin', 'pm2'), 'kill'], {
+        env: { PM2_HOME: h.pm2Home },
+        reject: false,
+        timeout: 30_000,
+      });
       await h.nginx.stop();
     }
     for (const ns of namespaces) {
       // Everything still running in our own namespaces (sshd, agents, strays), by PID.
       const pids = await execa('ip', ['netns', 'pids', ns], { reject: false });
-      for (const pid of String(pids.stdout).split('\n').map(Number).filter((n) => n > 1)) {
+      for (const pid of String(pids.stdout)
+        .split('\n')
+        .map(Number)
+        .filter((n) => n > 1)) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {
@@ -117,12 +124,26 @@ export async function makeFleet(opts: {
       await mkdir(home, { recursive: true });
       const sshdConf = join(work, `sshd-${i}.conf`);
       const pidFile = join(work, `sshd-${i}.pid`);
-      await writeFile(sshdConf, [
-        'Port 22', `ListenAddress ${address}`, `HostKey ${join(work, 'hostkey')}`, `PidFile ${pidFile}`,
-        `AuthorizedKeysFile ${join(work, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'PrintMotd no', 'MaxSessions 64', 'MaxStartups 64',
-        `SetEnv HOME=${home}`, '',
-      ].join('\n'));
+      await writeFile(
+        sshdConf,
+        [
+          'Port 22',
+          `ListenAddress ${address}`,
+          `HostKey ${join(work, 'hostkey')}`,
+          `PidFile ${pidFile}`,
+          `AuthorizedKeysFile ${join(work, 'authorized_keys')}`,
+          'PermitRootLogin prohibit-password',
+          'PasswordAuthentication no',
+          'KbdInteractiveAuthentication no',
+          'UsePAM no',
+          'StrictModes no',
+          'PrintMotd no',
+          'MaxSessions 64',
+          'MaxStartups 64',
+          `SetEnv HOME=${home}`,
+          '',
+        ].join('\n'),
+      );
       await run('ip', ['netns', 'exec', ns, '/usr/sbin/sshd', '-f', sshdConf]);
       const deadline = Date.now() + 10_000;
       while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -149,16 +170,30 @@ export async function makeFleet(opts: {
         },
       };
       const h: TestHost = {
-        name: `root@${address}`, ns, address, deployTo, pm2Home, nginx, url: `http://${address}:${NGINX_PORT}`, sshdPid, entry,
+        name: `root@${address}`,
+        ns,
+        address,
+        deployTo,
+        pm2Home,
+        nginx,
+        url: `http://${address}:${NGINX_PORT}`,
+        sshdPid,
+        entry,
         async pm2List() {
-          const r = await execa(process.execPath, [join(repoRoot, 'node_modules', 'pm2', 'bin', 'pm2'), 'jlist'], { env: { PM2_HOME: pm2Home }, reject: false });
-          const line = String(r.stdout).split('\n').reverse().find((l) => l.startsWith('['));
+          const r = await execa(process.execPath, [join(repoRoot, 'node_modules', 'pm2', 'bin', 'pm2'), 'jlist'], {
+            env: { PM2_HOME: pm2Home },
+            reject: false,
+          });
+          const line = String(r.stdout)
+            .split('\n')
+            .reverse()
+            .find((l) => l.startsWith('['));
           return JSON.parse(line ?? '[]');
         },
       };
       hosts.push(h);
     }
-    await writeFile(join(work, 'known_hosts'), known.join('\n') + '\n');
+    await writeFile(join(work, 'known_hosts'), `${known.join('\n')}\n`);
 
     const app = join(work, 'app');
     const { configPath } = await copyExample(app, {
@@ -173,10 +208,17 @@ export async function makeFleet(opts: {
       },
     });
     return {
-      work, app, configPath, hosts,
+      work,
+      app,
+      configPath,
+      hosts,
       async zdd(args, o = {}) {
         const r = await execa(process.execPath, [zddBin, ...args, '--config', configPath], {
-          env: { CI: '1', ...o.env }, reject: false, all: true, cwd: app, timeout: o.timeout ?? 300_000,
+          env: { CI: '1', ...o.env },
+          reject: false,
+          all: true,
+          cwd: app,
+          timeout: o.timeout ?? 300_000,
         });
         return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), all: String(r.all) };
       },

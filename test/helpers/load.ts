@@ -174,10 +174,7 @@ export function startLoad(opts: LoadOptions): LoadHandle {
 }
 
 /** One GET without keep-alive. Rejects only on a network error (any status resolves). */
-export async function httpGet(
-  url: string,
-  timeoutMs = 30_000,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+export async function httpGet(url: string, timeoutMs = 30_000): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const r = await request(url, false, timeoutMs);
   if (r.error !== undefined || r.status === undefined) throw new Error(`GET ${url} failed: ${r.error ?? 'no status'}`);
   return { status: r.status, headers: r.headers ?? {}, body: r.body ?? '' };
@@ -238,7 +235,12 @@ function merge(kinds: Record<LoadKind, LoadReport>): SiteLoadReport {
  */
 export function startSiteLoad(o: SiteLoadOptions): SiteLoadHandle {
   const c = { 'post-nginx': 3, 'get-direct': 3, 'get-nginx': 3, ...o.concurrency };
-  const common = { maxDurationMs: o.maxDurationMs ?? 300_000, requestTimeoutMs: o.requestTimeoutMs ?? 70_000, maxFailuresKept: o.maxFailuresKept ?? 10_000, keepAlive: true };
+  const common = {
+    maxDurationMs: o.maxDurationMs ?? 300_000,
+    requestTimeoutMs: o.requestTimeoutMs ?? 70_000,
+    maxFailuresKept: o.maxFailuresKept ?? 10_000,
+    keepAlive: true,
+  };
   const handles: Record<LoadKind, LoadHandle> = {
     'post-nginx': startLoad({ ...common, url: o.nginxUrl, paths: [o.postPath ?? '/api/echo'], method: 'POST', concurrency: c['post-nginx'] }),
     'get-direct': startLoad({ ...common, url: o.backendUrl, paths: o.directPaths ?? ['/api/version'], concurrency: c['get-direct'] }),

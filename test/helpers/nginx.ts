@@ -43,7 +43,13 @@ export async function ensureNginx(waitMs = 120_000): Promise<string> {
 }
 
 async function findNginx(): Promise<string | undefined> {
-  const candidates = ['/usr/sbin/nginx', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'nginx'))];
+  const candidates = [
+    '/usr/sbin/nginx',
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => join(d, 'nginx')),
+  ];
   for (const c of candidates) {
     try {
       await access(c, constants.X_OK);

@@ -57,10 +57,21 @@ export async function makeSite(opts: { version: string; config?: Record<string, 
     const env = { ...pm2.env, CI: '1' } as Record<string, string>;
     const nx = nginx;
     const site: Site = {
-      work, app, deployTo, configPath, backendPort, nginx: nx, pm2, env,
+      work,
+      app,
+      deployTo,
+      configPath,
+      backendPort,
+      nginx: nx,
+      pm2,
+      env,
       async zdd(args, o = {}) {
         const r = await execa(process.execPath, [zddBin, ...args, '--config', configPath], {
-          env: { ...env, ...o.env }, reject: false, all: true, cwd: app, timeout: 240_000,
+          env: { ...env, ...o.env },
+          reject: false,
+          all: true,
+          cwd: app,
+          timeout: 240_000,
         });
         return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), all: String(r.all) };
       },

@@ -67,7 +67,7 @@ process.on('SIGINT', function () {
     entry = entry.replace('server.listen(port);', "server.listen(port);\nimport('../reload-safe.mjs').then(function (m) { m.reloadSafe(server); });");
   }
   await writeFile(www, entry);
-  await writeFile(join(backendDir, 'version.json'), JSON.stringify({ version }) + '\n');
+  await writeFile(join(backendDir, 'version.json'), `${JSON.stringify({ version })}\n`);
 }
 
 /** The zdd config of such a backend: what `zdd init` detects for it (entry bin/www, npm ci). */

@@ -64,7 +64,13 @@ async function carry(n: number, dirs = ['assets'], keep = 5) {
 
 describe('carry-over picks the right files', () => {
   it("hard-links the kept releases' assets the new build lacks, and nothing else", async () => {
-    await release(1, 'ok', { 'index.html': 'v1', 'robots.txt': 'r1', 'assets/index-aaa.js': 'entry v1', 'assets/Reports-111.js': 'lazy v1', 'assets/react-zzz.js': 'react' });
+    await release(1, 'ok', {
+      'index.html': 'v1',
+      'robots.txt': 'r1',
+      'assets/index-aaa.js': 'entry v1',
+      'assets/Reports-111.js': 'lazy v1',
+      'assets/react-zzz.js': 'react',
+    });
     await release(2, 'ok', { 'index.html': 'v2', 'assets/index-bbb.js': 'entry v2', 'assets/Reports-222.js': 'lazy v2', 'assets/react-zzz.js': 'react' });
     await release(3, 'building', { 'index.html': 'v3', 'assets/index-ccc.js': 'entry v3', 'assets/Reports-333.js': 'lazy v3', 'assets/react-zzz.js': 'react' });
 
@@ -89,7 +95,12 @@ describe('carry-over picks the right files', () => {
 
   it('carries only what a source built itself, not what it carried (no endless ride-along)', async () => {
     // r1 is gone (pruned); r2 still holds a hard link to its chunk, recorded as carried.
-    await release(2, 'ok', { 'assets/b.js': 'b', 'assets/a-from-r1.js': 'a' }, { manifest: { own: ['assets/b.js'], carried: { 'assets/a-from-r1.js': id(1) } } });
+    await release(
+      2,
+      'ok',
+      { 'assets/b.js': 'b', 'assets/a-from-r1.js': 'a' },
+      { manifest: { own: ['assets/b.js'], carried: { 'assets/a-from-r1.js': id(1) } } },
+    );
     await release(3, 'building', { 'assets/c.js': 'c' });
     const { plan } = await carry(3);
     expect(plan.items.map((i) => i.rel)).toEqual(['assets/b.js']);
@@ -170,11 +181,17 @@ describe('carry-over never overwrites', () => {
 });
 
 describe('carry-over respects pruning', () => {
-  const infos = (spec: Array<[number, ReleaseStatus, Partial<ReleaseInfo>?]>) => new Map(spec.map(([n, s, x]) => [id(n), { id: id(n), status: s, ...x } as ReleaseInfo]));
+  const infos = (spec: Array<[number, ReleaseStatus, Partial<ReleaseInfo>?]>) =>
+    new Map(spec.map(([n, s, x]) => [id(n), { id: id(n), status: s, ...x } as ReleaseInfo]));
 
   it('carries only from the releases prune keeps once the new one is current', () => {
     const ids = [5, 4, 3, 2, 1].map(id);
-    const m = infos([[1, 'ok'], [2, 'ok'], [3, 'ok'], [4, 'ok']]);
+    const m = infos([
+      [1, 'ok'],
+      [2, 'ok'],
+      [3, 'ok'],
+      [4, 'ok'],
+    ]);
     // keep 3 = the new one + the two newest: r1 and r2 are about to be pruned.
     expect(carrySources(ids, m, id(5), 3)).toEqual([id(4), id(3)]);
     expect(carrySources(ids, m, id(5), 5)).toEqual([id(4), id(3), id(2), id(1)]);
@@ -184,7 +201,12 @@ describe('carry-over respects pruning', () => {
 
   it('skips failed releases that never went live, and counts them as pruned first', () => {
     const ids = [5, 4, 3, 2, 1].map(id);
-    const m = infos([[1, 'ok'], [2, 'failed', { wentLiveAt: '2026-11-27T10:00:00Z' }], [3, 'failed'], [4, 'ok']]);
+    const m = infos([
+      [1, 'ok'],
+      [2, 'failed', { wentLiveAt: '2026-11-27T10:00:00Z' }],
+      [3, 'failed'],
+      [4, 'ok'],
+    ]);
     expect(carrySources(ids, m, id(5), 5)).toEqual([id(4), id(2), id(1)]);
     // keep 4: prune takes a failed one (the oldest, r2) before any good one, so r1 stays a source.
     expect(carrySources(ids, m, id(5), 4)).toEqual([id(4), id(1)]);

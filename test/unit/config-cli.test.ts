@@ -33,7 +33,6 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-
 interface Case {
   name: string;
   /** The config object (written as zdd.config.json unless `file` says otherwise); `DEPLOY` is replaced by the temp deploy root. */
@@ -59,8 +58,16 @@ const cases: Case[] = [
   { name: 'missing app', config: { deployTo: 'DEPLOY', backend }, expect: [/^app: required$/m] },
   { name: 'app with uppercase', config: { ...good, app: 'MyShop' }, expect: [/^app: expected lowercase letters, digits and "-" only, got "MyShop"$/m] },
   { name: 'deployTo relative', config: { ...good, deployTo: 'apps/shop' }, expect: [/^deployTo: expected an absolute path, got "apps\/shop"$/m] },
-  { name: 'deployTo with ~', config: { ...good, deployTo: '~/apps/shop' }, expect: [/^deployTo: expected an absolute path, got "~\/apps\/shop" \(~ is not expanded/m] },
-  { name: 'deployTo "/"', config: { ...good, deployTo: '/' }, expect: [/^deployTo: "\/" is a system folder; use a folder of its own, e.g. \/opt\/apps\/shop/m] },
+  {
+    name: 'deployTo with ~',
+    config: { ...good, deployTo: '~/apps/shop' },
+    expect: [/^deployTo: expected an absolute path, got "~\/apps\/shop" \(~ is not expanded/m],
+  },
+  {
+    name: 'deployTo "/"',
+    config: { ...good, deployTo: '/' },
+    expect: [/^deployTo: "\/" is a system folder; use a folder of its own, e.g. \/opt\/apps\/shop/m],
+  },
   { name: 'deployTo "/etc"', config: { ...good, deployTo: '/etc' }, expect: [/^deployTo: "\/etc" is a system folder/m] },
   { name: 'deployTo "/var/" (trailing slash)', config: { ...good, deployTo: '/var/' }, expect: [/^deployTo: "\/var\/" is a system folder/m] },
   {
@@ -68,28 +75,76 @@ const cases: Case[] = [
     config: { app: 'shop', deploy_to: 'DEPLOY', backend },
     expect: [/^deploy_to: unknown key \(did you mean "deployTo"\?\)$/m, /^deployTo: required$/m],
   },
-  { name: 'unknown nested key backend.prot', config: { ...good, backend: { script: 'server.js', prot: 3000 } }, expect: [/^backend\.prot: unknown key \(did you mean "backend\.port"\?\)$/m, /^backend\.port: required$/m] },
+  {
+    name: 'unknown nested key backend.prot',
+    config: { ...good, backend: { script: 'server.js', prot: 3000 } },
+    expect: [/^backend\.prot: unknown key \(did you mean "backend\.port"\?\)$/m, /^backend\.port: required$/m],
+  },
   { name: 'key at the wrong level (port at the top)', config: { ...good, port: 3000 }, expect: [/^port: unknown key \(did you mean "backend\.port"\?\)$/m] },
-  { name: 'backend.port "abc"', config: { ...good, backend: { ...backend, port: 'abc' } }, expect: [/^backend\.port: expected an integer from 1 to 65535, got "abc"$/m] },
-  { name: 'backend.port 70000', config: { ...good, backend: { ...backend, port: 70000 } }, expect: [/^backend\.port: expected an integer ≤ 65535, got 70000$/m] },
-  { name: 'backend.instances "many"', config: { ...good, backend: { ...backend, instances: 'many' } }, expect: [/^backend\.instances: expected an integer from 1 to 256 or "max", got "many"$/m] },
+  {
+    name: 'backend.port "abc"',
+    config: { ...good, backend: { ...backend, port: 'abc' } },
+    expect: [/^backend\.port: expected an integer from 1 to 65535, got "abc"$/m],
+  },
+  {
+    name: 'backend.port 70000',
+    config: { ...good, backend: { ...backend, port: 70000 } },
+    expect: [/^backend\.port: expected an integer ≤ 65535, got 70000$/m],
+  },
+  {
+    name: 'backend.instances "many"',
+    config: { ...good, backend: { ...backend, instances: 'many' } },
+    expect: [/^backend\.instances: expected an integer from 1 to 256 or "max", got "many"$/m],
+  },
   { name: 'keepReleases 0', config: { ...good, keepReleases: 0 }, expect: [/^keepReleases: expected an integer ≥ 1, got 0$/m] },
-  { name: 'healthcheck.path without a leading slash', config: { ...good, healthcheck: { path: 'healthz' } }, expect: [/^healthcheck\.path: expected a path starting with "\/", got "healthz"$/m] },
-  { name: 'shared.files with ../secret', config: { ...good, shared: { files: ['.env', '../secret'] } }, expect: [/^shared\.files\[1\]: must stay inside <deployTo>\/shared, got "\.\.\/secret"/m] },
-  { name: 'shared.dirs absolute', config: { ...good, shared: { dirs: ['/var/uploads'] } }, expect: [/^shared\.dirs\[0\]: expected a path relative to <deployTo>\/shared, got "\/var\/uploads"$/m] },
+  {
+    name: 'healthcheck.path without a leading slash',
+    config: { ...good, healthcheck: { path: 'healthz' } },
+    expect: [/^healthcheck\.path: expected a path starting with "\/", got "healthz"$/m],
+  },
+  {
+    name: 'shared.files with ../secret',
+    config: { ...good, shared: { files: ['.env', '../secret'] } },
+    expect: [/^shared\.files\[1\]: must stay inside <deployTo>\/shared, got "\.\.\/secret"/m],
+  },
+  {
+    name: 'shared.dirs absolute',
+    config: { ...good, shared: { dirs: ['/var/uploads'] } },
+    expect: [/^shared\.dirs\[0\]: expected a path relative to <deployTo>\/shared, got "\/var\/uploads"$/m],
+  },
   { name: 'frontend.root missing folder', config: { ...good, frontend: { root: 'web' } }, expect: [/^frontend\.root: folder not found: \/.*\/project\/web$/m] },
-  { name: 'frontend.outDir escaping', config: { ...good, frontend: { outDir: '../public' } }, expect: [/^frontend\.outDir: must stay inside frontend\.root, got "\.\.\/public"/m] },
-  { name: 'backend.script escaping', config: { ...good, backend: { ...backend, script: '../../server.js' } }, expect: [/^backend\.script: must stay inside backend\.root/m] },
+  {
+    name: 'frontend.outDir escaping',
+    config: { ...good, frontend: { outDir: '../public' } },
+    expect: [/^frontend\.outDir: must stay inside frontend\.root, got "\.\.\/public"/m],
+  },
+  {
+    name: 'backend.script escaping',
+    config: { ...good, backend: { ...backend, script: '../../server.js' } },
+    expect: [/^backend\.script: must stay inside backend\.root/m],
+  },
   { name: 'neither frontend nor backend', config: { app: 'shop', deployTo: 'DEPLOY' }, expect: [/^frontend, backend: at least one of them is required/m] },
-  { name: 'hosts: not user@host[:port]', config: { ...good, hosts: ['deploy@web1 example.com'] }, expect: [/^hosts\[0\]: expected user@host\[:port\], got "deploy@web1 example.com"$/m] },
+  {
+    name: 'hosts: not user@host[:port]',
+    config: { ...good, hosts: ['deploy@web1 example.com'] },
+    expect: [/^hosts\[0\]: expected user@host\[:port\], got "deploy@web1 example.com"$/m],
+  },
   { name: 'hosts: empty', config: { ...good, hosts: [] }, expect: [/^hosts: expected at least one host/m] },
   {
     name: 'hosts: the same host and deployTo twice',
     config: { ...good, hosts: ['deploy@web1.example.com', { host: 'web1.example.com', user: 'deploy' }] },
     expect: [/^hosts\[1\]: the same host and deployTo as hosts\[0\]/m],
   },
-  { name: 'hosts: a relative per-host deployTo', config: { ...good, hosts: [{ host: 'web1', deployTo: 'srv/shop' }] }, expect: [/^hosts\[0\]\.deployTo: expected an absolute path, got "srv\/shop"$/m] },
-  { name: 'hosts: a per-host deployTo with a space', config: { ...good, hosts: [{ host: 'web1', deployTo: '/srv/my shop' }] }, expect: [/^hosts\[0\]\.deployTo: expected a path without spaces: PM2 starts/m] },
+  {
+    name: 'hosts: a relative per-host deployTo',
+    config: { ...good, hosts: [{ host: 'web1', deployTo: 'srv/shop' }] },
+    expect: [/^hosts\[0\]\.deployTo: expected an absolute path, got "srv\/shop"$/m],
+  },
+  {
+    name: 'hosts: a per-host deployTo with a space',
+    config: { ...good, hosts: [{ host: 'web1', deployTo: '/srv/my shop' }] },
+    expect: [/^hosts\[0\]\.deployTo: expected a path without spaces: PM2 starts/m],
+  },
   { name: 'ssh without hosts', config: { ...good, ssh: { identityFile: '~/.ssh/id' } }, expect: [/^ssh: only used with hosts; set hosts or remove ssh$/m] },
   { name: 'rollout.batch of 0', config: { ...good, hosts: ['web1'], rollout: { batch: 0 } }, expect: [/^rollout\.batch: /m] },
   {
@@ -127,17 +182,44 @@ const cases: Case[] = [
     text: "import { defineConfig } from 'zdd';\nexport default defineConfig({ app: 'shop', deployTo: '/srv/shop', backend: { script: 'server.js', port: 3000, readyTimout: 5000 } } as never);\n",
     expect: [/^backend\.readyTimout: unknown key \(did you mean "backend\.readyTimeout"\?\)$/m],
   },
-  { name: 'config exporting a non-object', file: 'zdd.config.mjs', text: 'export default "shop";\n', expect: [/^zdd\.config\.mjs: the default export must be a config object, got "shop"$/m] },
-  { name: 'config exporting a function', file: 'zdd.config.js', text: 'export default () => ({ app: "shop" });\n', expect: [/^zdd\.config\.js: the default export must be a config object, got a function$/m] },
-  { name: 'module exporting nothing', file: 'zdd.config.mjs', text: 'export const config = { app: "shop" };\n', expect: [/^zdd\.config\.mjs: exports no config \(no default export, only config\)$/m] },
+  {
+    name: 'config exporting a non-object',
+    file: 'zdd.config.mjs',
+    text: 'export default "shop";\n',
+    expect: [/^zdd\.config\.mjs: the default export must be a config object, got "shop"$/m],
+  },
+  {
+    name: 'config exporting a function',
+    file: 'zdd.config.js',
+    text: 'export default () => ({ app: "shop" });\n',
+    expect: [/^zdd\.config\.js: the default export must be a config object, got a function$/m],
+  },
+  {
+    name: 'module exporting nothing',
+    file: 'zdd.config.mjs',
+    text: 'export const config = { app: "shop" };\n',
+    expect: [/^zdd\.config\.mjs: exports no config \(no default export, only config\)$/m],
+  },
   { name: 'empty TS config', file: 'zdd.config.ts', text: '\n', expect: [/^zdd\.config\.ts: the file is empty/m] },
-  { name: '--config pointing at a missing file', args: ['--config', 'deploy/zdd.config.ts'], expect: [/^--config deploy\/zdd\.config\.ts: file not found \(\/.*\/project\/deploy\/zdd\.config\.ts\)$/m] },
-  { name: '--config with an unsupported file type', file: 'zdd.config.yaml', text: 'app: shop\n', expect: [/^--config zdd\.config\.yaml: unsupported file type "\.yaml"$/m] },
+  {
+    name: '--config pointing at a missing file',
+    args: ['--config', 'deploy/zdd.config.ts'],
+    expect: [/^--config deploy\/zdd\.config\.ts: file not found \(\/.*\/project\/deploy\/zdd\.config\.ts\)$/m],
+  },
+  {
+    name: '--config with an unsupported file type',
+    file: 'zdd.config.yaml',
+    text: 'app: shop\n',
+    expect: [/^--config zdd\.config\.yaml: unsupported file type "\.yaml"$/m],
+  },
   {
     name: 'no config at all in an empty folder',
     args: [],
     bare: true,
-    expect: [/^no zdd config found in \/.*\/project \(looked for zdd\.config\.ts, zdd\.config\.mts, zdd\.config\.js, zdd\.config\.mjs, zdd\.config\.json\)$/m, /^hint: run `zdd init` to write one$/m],
+    expect: [
+      /^no zdd config found in \/.*\/project \(looked for zdd\.config\.ts, zdd\.config\.mts, zdd\.config\.js, zdd\.config\.mjs, zdd\.config\.json\)$/m,
+      /^hint: run `zdd init` to write one$/m,
+    ],
   },
   {
     name: 'several problems at once',
@@ -207,7 +289,10 @@ describe('malformed configs exit 2, name the key and touch nothing', () => {
     dirs.push(root);
     await mkdir(join(root, 'frontend'));
     await mkdir(join(root, 'backend'));
-    await writeFile(join(root, 'zdd.config.ts'), "import { defineConfig } from 'zdd';\nexport default defineConfig({ app: 'shop', deployTo: '/srv/shop', frontend: {}, backend: { script: 'server.js', port: 3000 } });\n");
+    await writeFile(
+      join(root, 'zdd.config.ts'),
+      "import { defineConfig } from 'zdd';\nexport default defineConfig({ app: 'shop', deployTo: '/srv/shop', frontend: {}, backend: { script: 'server.js', port: 3000 } });\n",
+    );
     const before = listing(root);
     const r = await execa('node', [checker], { cwd: root, reject: false });
     expect(r.exitCode, r.stderr).toBe(0);

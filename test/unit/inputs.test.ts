@@ -10,15 +10,7 @@ import type { ZddConfig } from '../../src/config/schema.js';
 import { LocalHost } from '../../src/host/local.js';
 import { RecordingHost } from '../../src/host/recording.js';
 import { MANIFEST } from '../../src/lib/carry-over.js';
-import {
-  backendInputs,
-  computeInputs,
-  configInputs,
-  frontendInputs,
-  hashTree,
-  installInputs,
-  stableJson,
-} from '../../src/lib/inputs.js';
+import { backendInputs, computeInputs, configInputs, frontendInputs, hashTree, installInputs, stableJson } from '../../src/lib/inputs.js';
 import { buildBackend } from '../../src/steps/build-backend.js';
 import { buildFrontend } from '../../src/steps/build-frontend.js';
 import { install } from '../../src/steps/install.js';
@@ -40,13 +32,34 @@ async function files(dir: string, tree: Record<string, string>) {
   }
 }
 
-function project(dir: string, over: { frontend?: Record<string, unknown>; backend?: Record<string, unknown>; shared?: Record<string, unknown> } = {}): ZddConfig {
+function project(
+  dir: string,
+  over: { frontend?: Record<string, unknown>; backend?: Record<string, unknown>; shared?: Record<string, unknown> } = {},
+): ZddConfig {
   return {
     app: 'shop',
     deployTo: path.join(tmp, 'deploy'),
     keepReleases: 5,
-    frontend: { root: path.join(dir, 'frontend'), build: 'npm run build', outDir: 'dist', carryOver: ['assets'], precompress: true, precompressMinBytes: 1024, ...over.frontend },
-    backend: { root: path.join(dir, 'backend'), install: 'npm ci --omit=dev', script: 'server.js', port: 3000, instances: 2, env: {}, readyTimeout: 1000, killTimeout: 1000, ...over.backend },
+    frontend: {
+      root: path.join(dir, 'frontend'),
+      build: 'npm run build',
+      outDir: 'dist',
+      carryOver: ['assets'],
+      precompress: true,
+      precompressMinBytes: 1024,
+      ...over.frontend,
+    },
+    backend: {
+      root: path.join(dir, 'backend'),
+      install: 'npm ci --omit=dev',
+      script: 'server.js',
+      port: 3000,
+      instances: 2,
+      env: {},
+      readyTimeout: 1000,
+      killTimeout: 1000,
+      ...over.backend,
+    },
     healthcheck: { path: '/healthz', timeout: 1000 },
     shared: { files: [], dirs: [], ...over.shared },
     hooks: { beforeSwitch: [], afterSwitch: [], afterDeploy: [], onFailure: [] },
@@ -230,7 +243,10 @@ describe('build steps reuse a kept release with the same inputs', () => {
       'backend/package.json': '{"name":"b"}',
     });
     await symlink(path.join(ctx.paths.shared, '.env'), path.join(old, 'backend', '.env'));
-    await writeFile(path.join(old, MANIFEST), JSON.stringify({ own: ['assets/own.js', 'assets/own.js.gz'], carried: { 'assets/carried.js': '20261127090000' } }));
+    await writeFile(
+      path.join(old, MANIFEST),
+      JSON.stringify({ own: ['assets/own.js', 'assets/own.js.gz'], carried: { 'assets/carried.js': '20261127090000' } }),
+    );
     await writeFile(path.join(old, 'release.json'), JSON.stringify({ id: OLD, status, inputs }));
     await mkdir(ctx.release.dir, { recursive: true });
     return { config, ctx, old };

@@ -27,7 +27,7 @@ function holder(over: Partial<LockHolder> = {}): LockHolder {
 }
 
 function putLock(host: RecordingHost, h: LockHolder | string) {
-  host.files.set(paths.lock, typeof h === 'string' ? h : JSON.stringify(h, null, 2) + '\n');
+  host.files.set(paths.lock, typeof h === 'string' ? h : `${JSON.stringify(h, null, 2)}\n`);
 }
 
 async function lockedError(p: Promise<unknown>): Promise<LockedError> {
@@ -74,7 +74,7 @@ describe('acquireLock', () => {
     const mine = await acquireLock(host, paths, { command: 'rollback', waitSeconds: 0, out, pid: ME });
     expect(mine.pid).toBe(ME);
     expect(JSON.parse(host.files.get(paths.lock)!)).toMatchObject({ pid: ME, command: 'rollback' });
-    expect(log()).toMatch(/warn  taking over the lock of a deploy that is gone: alice@test-host pid 999/);
+    expect(log()).toMatch(/warn {2}taking over the lock of a deploy that is gone: alice@test-host pid 999/);
   });
 
   it('refuses a lock held on another host, even if that pid does not exist here (it cannot be checked)', async () => {

@@ -20,7 +20,11 @@ function collector(isTTY = false) {
   return {
     stream,
     text: () => chunks.join(''),
-    lines: () => chunks.join('').split('\n').filter((l) => l !== ''),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l !== ''),
   };
 }
 

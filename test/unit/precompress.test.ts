@@ -14,7 +14,7 @@ import { brotliAvailable, describePrecompress, precompressDir, precompressOption
 
 let dir: string;
 const host = new LocalHost();
-const js = (kb: number) => 'export const rows = [' + Array.from({ length: kb * 20 }, (_, i) => `{id:${i},label:"row ${i}"}`).join(',') + '];\n';
+const js = (kb: number) => `export const rows = [${Array.from({ length: kb * 20 }, (_, i) => `{id:${i},label:"row ${i}"}`).join(',')}];\n`;
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'zdd-pc-'));
@@ -37,7 +37,7 @@ describe('precompressDir', () => {
     const src = js(8);
     await put('assets/index-abc.js', src);
     await put('assets/style-def.css', 'body{margin:0}'.repeat(200));
-    await put('index.html', '<!doctype html>' + '<p>hello</p>'.repeat(200));
+    await put('index.html', `<!doctype html>${'<p>hello</p>'.repeat(200)}`);
     const r = await precompressDir(host, dir, { minBytes: 1024 });
 
     expect(brotliAvailable()).toBe(true);
@@ -53,7 +53,7 @@ describe('precompressDir', () => {
 
     const orig = await stat(path.join(dir, 'assets/index-abc.js'));
     for (const ext of ['.gz', '.br']) {
-      expect((await stat(path.join(dir, 'assets/index-abc.js' + ext))).mtimeMs).toBe(orig.mtimeMs);
+      expect((await stat(path.join(dir, `assets/index-abc.js${ext}`))).mtimeMs).toBe(orig.mtimeMs);
     }
   });
 

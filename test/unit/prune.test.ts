@@ -13,7 +13,7 @@ const id = (n: number) => `2026112710${String(n).padStart(4, '0')}`;
 function releases(spec: Array<ReleaseStatus | null>) {
   const ids = spec.map((_, i) => id(i + 1)).reverse();
   const infos = new Map<string, ReleaseInfo | undefined>();
-  spec.forEach((s, i) => infos.set(id(i + 1), s === null ? undefined : ({ id: id(i + 1), status: s } as ReleaseInfo)));
+  for (const [i, s] of spec.entries()) infos.set(id(i + 1), s === null ? undefined : ({ id: id(i + 1), status: s } as ReleaseInfo));
   return { ids, infos };
 }
 

@@ -31,7 +31,11 @@ afterEach(() => {
 
 async function start(file: string, env: Record<string, string> = {}): Promise<App> {
   const port = await freePort();
-  const child = fork(join(fixtures, file), [], { execArgv: ['--require', preload], env: { ...process.env, PORT: String(port), ZDD_KILL_TIMEOUT: '6000', ...env }, silent: true });
+  const child = fork(join(fixtures, file), [], {
+    execArgv: ['--require', preload],
+    env: { ...process.env, PORT: String(port), ZDD_KILL_TIMEOUT: '6000', ...env },
+    silent: true,
+  });
   apps.push(child);
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
@@ -98,7 +102,7 @@ describe('zdd reload safety (node --require dist/runtime/reload-safe.cjs)', () =
     });
   }
 
-  it("own shutdown code that closes every connection and exits at once: it still runs, after the drain, and cuts nothing", async () => {
+  it('own shutdown code that closes every connection and exits at once: it still runs, after the drain, and cuts nothing', async () => {
     const app = await start('own-exit.cjs');
     await drainsCleanly(app);
     expect(app.output()).toMatch(/ready: the app; shutdown: the app's own handler, after zdd's drain/);
@@ -106,7 +110,7 @@ describe('zdd reload safety (node --require dist/runtime/reload-safe.cjs)', () =
     expect(app.output().indexOf('own cleanup ran')).toBeGreaterThan(app.output().indexOf('drained after'));
   });
 
-  it("Fastify with its own fastify.close() on SIGINT: its onClose hook runs, after the drain, and no request is cut", async () => {
+  it('Fastify with its own fastify.close() on SIGINT: its onClose hook runs, after the drain, and no request is cut', async () => {
     const app = await start('fastify.mjs');
     await drainsCleanly(app);
     expect(app.output()).toMatch(/ready: zdd; shutdown: the app's own handler, after zdd's drain/);

@@ -22,8 +22,16 @@ const config = {
 const jlist = (n: number) =>
   JSON.stringify(
     Array.from({ length: n }, (_, i) => ({
-      pm_id: i, name: 'shop', pid: 100 + i,
-      pm2_env: { status: 'online', exec_mode: 'cluster_mode', pm_exec_path: '/srv/shop/current/backend/server.js', restart_time: 0, env: { ZDD_RELEASE: '20261127100000' } },
+      pm_id: i,
+      name: 'shop',
+      pid: 100 + i,
+      pm2_env: {
+        status: 'online',
+        exec_mode: 'cluster_mode',
+        pm_exec_path: '/srv/shop/current/backend/server.js',
+        restart_time: 0,
+        env: { ZDD_RELEASE: '20261127100000' },
+      },
     })),
   );
 
@@ -33,7 +41,7 @@ function hostWith(running: number, reload: (n: number) => { exitCode: number; al
   host.respond = (argv) => {
     const line = Array.isArray(argv) ? argv.join(' ') : argv;
     if (line.includes('command -v pm2')) return { stdout: '/usr/bin/pm2\n' };
-    if (line.endsWith(' jlist')) return { stdout: jlist(running) + '\n' };
+    if (line.endsWith(' jlist')) return { stdout: `${jlist(running)}\n` };
     if (line.includes(' reload ')) return reload(reloads++);
     return undefined;
   };
@@ -57,7 +65,9 @@ describe('reloadInto on a host that is not this machine', () => {
   });
 
   it('waits out a reload PM2 says is already in progress, then reloads', async () => {
-    const host = hostWith(2, (n) => (n === 0 ? { exitCode: 1, all: '[PM2][ERROR] Reload already in progress, please try again in 28 seconds or use --force' } : { exitCode: 0 }));
+    const host = hostWith(2, (n) =>
+      n === 0 ? { exitCode: 1, all: '[PM2][ERROR] Reload already in progress, please try again in 28 seconds or use --force' } : { exitCode: 0 },
+    );
     const { ctx, log } = testContext({ config, host });
     expect(await reloadInto(ctx, '20261127103000')).toBe('reloaded');
     expect(host.commands().filter((c) => c.includes(' reload '))).toHaveLength(2);

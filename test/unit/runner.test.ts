@@ -87,7 +87,7 @@ describe('runSteps', () => {
     const { ctx, log } = makeCtx();
     await runSteps([fake('a', [])], ctx);
     expect(log()).toMatch(/start a — do a\n/);
-    expect(log()).toMatch(/done  a \(\d+ ms\)\n/);
+    expect(log()).toMatch(/done {2}a \(\d+ ms\)\n/);
   });
 
   it('skips a step whose plan says skip: no run, no verify, no cleanup, no undo later', async () => {
@@ -109,11 +109,34 @@ describe('runSteps', () => {
     const calls: string[] = [];
     const steps = [fake('a', calls), fake('b', calls, { undo: false }), fake('c', calls), fake('d', calls, { runThrows: new Error('boom') }), fake('e', calls)];
     const err = await failure(runSteps(steps, ctx));
-    expect(calls).toEqual(['a.plan', 'a.run', 'a.verify', 'b.plan', 'b.run', 'b.verify', 'c.plan', 'c.run', 'c.verify', 'd.plan', 'd.run', 'd.undo', 'c.undo', 'a.undo']);
+    expect(calls).toEqual([
+      'a.plan',
+      'a.run',
+      'a.verify',
+      'b.plan',
+      'b.run',
+      'b.verify',
+      'c.plan',
+      'c.run',
+      'c.verify',
+      'd.plan',
+      'd.run',
+      'd.undo',
+      'c.undo',
+      'a.undo',
+    ]);
     expect(err).toBeInstanceOf(StepFailed);
     expect((err as StepFailed).step).toBe('d');
     expect(err.message).toBe('boom');
-    expect(err.reports!.map((r) => `${r.id}:${r.status}`)).toEqual(['a:done', 'b:done', 'c:done', 'd:failed', 'undo d:undone', 'undo c:undone', 'undo a:undone']);
+    expect(err.reports!.map((r) => `${r.id}:${r.status}`)).toEqual([
+      'a:done',
+      'b:done',
+      'c:done',
+      'd:failed',
+      'undo d:undone',
+      'undo c:undone',
+      'undo a:undone',
+    ]);
   });
 
   it('a failed verify fails the step and undoes it too', async () => {
@@ -162,7 +185,10 @@ describe('runSteps', () => {
     const { ctx } = makeCtx();
     const calls: string[] = [];
     await failure(
-      runSteps([fake('a', calls, { cleanup: true }), fake('b', calls, { cleanup: true, runThrows: new Error('boom') }), fake('c', calls, { cleanup: true })], ctx),
+      runSteps(
+        [fake('a', calls, { cleanup: true }), fake('b', calls, { cleanup: true, runThrows: new Error('boom') }), fake('c', calls, { cleanup: true })],
+        ctx,
+      ),
     );
     expect(calls).toEqual(['a.plan', 'a.run', 'a.verify', 'b.plan', 'b.run', 'b.undo', 'a.undo', 'b.cleanup', 'a.cleanup']);
   });

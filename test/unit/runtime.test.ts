@@ -2,38 +2,19 @@
 // and real signals: each test forks a small app (test/fixtures/reload-safe/app.mjs) with an IPC
 // channel, as PM2 and zdd's canary do, and watches what clients see while it drains.
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
-import ts from 'typescript';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { isDraining, reloadSafe } from '../../src/runtime/index.js';
+import { renderRuntimeTemplate } from '../../scripts/runtime-template.mjs';
 import { repoRoot } from '../helpers/pm2.js';
 
-const sourcePath = join(repoRoot, 'src', 'runtime', 'index.ts');
 const templatePath = join(repoRoot, 'templates', 'reload-safe.mjs');
 const exampleCopyPath = join(repoRoot, 'examples', 'ws-app', 'backend', 'reload-safe.mjs');
 const fixture = join(repoRoot, 'test', 'fixtures', 'reload-safe', 'app.mjs');
-
-/**
- * templates/reload-safe.mjs as it must be: the source's opening comment, then the source compiled to
- * plain ESM (types stripped, comments kept). `ZDD_WRITE_TEMPLATE=1 npx vitest run
- * test/unit/runtime.test.ts` rewrites the template and the example's copy.
- */
-function runtimeTemplate(): string {
-  const src = readFileSync(sourcePath, 'utf8');
-  const doc = /^\/\*\*[\s\S]*?\*\//.exec(src)?.[0] ?? '';
-  const js = ts.transpileModule(src, {
-    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, removeComments: false },
-  }).outputText;
-  return (
-    '// reload-safe.mjs: zdd\'s runtime helper (the package exports it as `zdd/runtime`), to copy into a\n' +
-    '// backend. Zero dependencies; Node >= 18.2. Generated from src/runtime/index.ts: do not edit here.\n' +
-    `${doc}\n${js}`
-  );
-}
 
 interface App {
   child: ChildProcess;
@@ -123,12 +104,8 @@ function get(port: number, path: string, agent?: http.Agent) {
 
 describe('reloadSafe (runtime helper)', () => {
   it('templates/reload-safe.mjs and the ws-app example copy are the compiled src/runtime/index.ts', () => {
-    const want = runtimeTemplate();
-    if (process.env.ZDD_WRITE_TEMPLATE === '1') {
-      writeFileSync(templatePath, want);
-      writeFileSync(exampleCopyPath, want);
-    }
-    const hint = 'out of date: run ZDD_WRITE_TEMPLATE=1 npx vitest run test/unit/runtime.test.ts';
+    const want = renderRuntimeTemplate();
+    const hint = 'out of date: run node scripts/runtime-template.mjs --write';
     expect(readFileSync(templatePath, 'utf8'), `templates/reload-safe.mjs ${hint}`).toBe(want);
     expect(readFileSync(exampleCopyPath, 'utf8'), `examples/ws-app/backend/reload-safe.mjs ${hint}`).toBe(want);
     expect(want).not.toMatch(/^\s*import\s(?!type)/m); // zero dependencies, not even node: modules
@@ -258,7 +235,7 @@ describe('reloadSafe (runtime helper)', () => {
     expect(app.output()).toMatch(/SIGTERM: draining \(0 requests in flight, 3 WebSockets\)/);
   });
 
-  it('drains on PM2\'s shutdown message too', async () => {
+  it("drains on PM2's shutdown message too", async () => {
     const app = await startApp({ HANDOFF: '100' });
     const t0 = Date.now();
     app.child.send('shutdown');

@@ -55,16 +55,18 @@ describe('selectTarget without a name', () => {
   });
 
   it('skips failed, building, corrupt and incomplete releases, and says why', () => {
-    const sel = selectTarget(input({
-      candidates: [
-        rel(D, 'ok'),
-        rel(C, 'failed'),
-        rel(B2, 'building'),
-        { ...rel(B, 'ok'), record: { ok: false, problem: 'its release.json is corrupt (Unexpected end)' } },
-        rel(A, 'ok'),
-        rel('20250101000000', 'ok', { hasBackend: false }),
-      ],
-    }));
+    const sel = selectTarget(
+      input({
+        candidates: [
+          rel(D, 'ok'),
+          rel(C, 'failed'),
+          rel(B2, 'building'),
+          { ...rel(B, 'ok'), record: { ok: false, problem: 'its release.json is corrupt (Unexpected end)' } },
+          rel(A, 'ok'),
+          rel('20250101000000', 'ok', { hasBackend: false }),
+        ],
+      }),
+    );
     expect(sel.id).toBe(A);
     expect(sel.notes.join('\n')).toMatch(/building/);
     expect(sel.notes.join('\n')).toMatch(/corrupt/);

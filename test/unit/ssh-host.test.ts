@@ -23,7 +23,10 @@ describe('parseHostString / targetName / hostEntries / batchesOf', () => {
   });
 
   it('gives each host its own deployTo and environment', () => {
-    const config = { deployTo: '/srv/shop', hosts: ['deploy@web1', { host: 'web2', user: 'ops', port: 2200, deployTo: '/opt/shop', env: { PM2_HOME: '/opt/.pm2' } }] } as any;
+    const config = {
+      deployTo: '/srv/shop',
+      hosts: ['deploy@web1', { host: 'web2', user: 'ops', port: 2200, deployTo: '/opt/shop', env: { PM2_HOME: '/opt/.pm2' } }],
+    } as any;
     const e = hostEntries(config);
     expect(e.map((x) => x.config.deployTo)).toEqual(['/srv/shop', '/opt/shop']);
     expect(e[1]!.target).toEqual({ host: 'web2', user: 'ops', port: 2200, env: { PM2_HOME: '/opt/.pm2' } });
@@ -50,7 +53,9 @@ describe('SshHost through a stand-in ssh (agent, protocol, quoting, rsync)', () 
     await mkdir(join(work, 'bin'), { recursive: true });
     await mkdir(home, { recursive: true });
     // ssh [options] destination command...: run the command line with sh -c in $HOME, like sshd.
-    await writeFile(join(work, 'bin', 'ssh'), `#!/bin/sh
+    await writeFile(
+      join(work, 'bin', 'ssh'),
+      `#!/bin/sh
 while [ $# -gt 0 ]; do
   case "$1" in
     -O) exit 0 ;;
@@ -61,7 +66,8 @@ while [ $# -gt 0 ]; do
 done
 shift
 cd "$HOME" && exec sh -c "$*"
-`);
+`,
+    );
     await chmod(join(work, 'bin', 'ssh'), 0o755);
     oldPath = process.env.PATH;
     oldHome = process.env.HOME;
@@ -138,7 +144,10 @@ cd "$HOME" && exec sh -c "$*"
 
   it('runs a background process with IPC (the canary) and stops it', async () => {
     const script = join(work, 'app.cjs');
-    await writeFile(script, "console.log('booting'); process.send('ready'); process.on('SIGINT', () => { console.log('bye'); process.exit(0); }); setInterval(() => {}, 1000);\n");
+    await writeFile(
+      script,
+      "console.log('booting'); process.send('ready'); process.on('SIGINT', () => { console.log('bye'); process.exit(0); }); setInterval(() => {}, 1000);\n",
+    );
     const p = host.spawn([process.execPath, script], { cwd: work, ipc: true });
     await p.started;
     expect(p.pid).toBeGreaterThan(1);

@@ -10,11 +10,7 @@ describe('renderTable', () => {
         ['20260102100000-2', 'ok', '12 KiB'],
       ],
     );
-    expect(out.split('\n')).toEqual([
-      'ID                STATUS      SIZE',
-      '20260101100000    current  1.5 MiB',
-      '20260102100000-2  ok        12 KiB',
-    ]);
+    expect(out.split('\n')).toEqual(['ID                STATUS      SIZE', '20260101100000    current  1.5 MiB', '20260102100000-2  ok        12 KiB']);
   });
 
   it('prints empty cells as "-" and flattens newlines', () => {
@@ -29,7 +25,13 @@ describe('renderTable', () => {
 
   it('ignores colour codes when measuring', () => {
     expect(visibleWidth('\u001b[32mok\u001b[39m')).toBe(2);
-    const out = renderTable([{ header: 'S' }, { header: 'N' }], [['\u001b[32mok\u001b[39m', '1'], ['failed', '2']]);
+    const out = renderTable(
+      [{ header: 'S' }, { header: 'N' }],
+      [
+        ['\u001b[32mok\u001b[39m', '1'],
+        ['failed', '2'],
+      ],
+    );
     expect(out.split('\n')[1]).toBe('\u001b[32mok\u001b[39m      1');
   });
 });

@@ -130,10 +130,13 @@ function shutdown(reason) {
   if (draining) return;
   draining = true;
   console.log(`shop backend pid=${process.pid} draining (${reason}), in-flight=${inFlight}`);
-  const deadline = setTimeout(() => {
-    console.error(`shop backend pid=${process.pid} drain deadline hit, in-flight=${inFlight}`);
-    process.exit(0);
-  }, Math.max(killTimeout - 1000, 0));
+  const deadline = setTimeout(
+    () => {
+      console.error(`shop backend pid=${process.pid} drain deadline hit, in-flight=${inFlight}`);
+      process.exit(0);
+    },
+    Math.max(killTimeout - 1000, 0),
+  );
   deadline.unref();
   // net.Server's close: stop accepting (under PM2 this leaves the round-robin) without closing idle
   // keep-alive connections at once, which http.Server's close() does since Node 19.

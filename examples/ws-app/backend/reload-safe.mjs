@@ -50,7 +50,7 @@ export function clusterWorker() {
  * was passed back. Resolves on the answer, at once outside a cluster, or after `boundMs`.
  */
 export function leaveCluster(worker, boundMs) {
-    if (!worker || !worker.isConnected())
+    if (!worker?.isConnected())
         return Promise.resolve('none');
     return new Promise((resolve) => {
         const t = setTimeout(() => resolve('timeout'), boundMs);
@@ -106,7 +106,7 @@ function netClose(server) {
     const net = typeof getBuiltin === 'function' ? getBuiltin('node:net') : undefined;
     // Without getBuiltinModule: the prototype that owns listen() is net.Server's.
     let proto = net?.Server.prototype ?? Object.getPrototypeOf(server);
-    while (proto && !net && !Object.prototype.hasOwnProperty.call(proto, 'listen'))
+    while (proto && !net && !Object.hasOwn(proto, 'listen'))
         proto = Object.getPrototypeOf(proto);
     const close = proto?.close ?? server.close;
     return (cb) => close.call(server, cb);
@@ -247,7 +247,7 @@ export function reloadSafe(server, options = {}) {
     const exit = options.exit ?? ((code) => process.exit(code));
     const log = options.log === false
         ? () => { }
-        : options.log ?? ((line, level) => (level === 'error' ? console.error(line) : console.log(line)));
+        : (options.log ?? ((line, level) => (level === 'error' ? console.error(line) : console.log(line))));
     const say = (line, level = 'info') => log(`reload-safe pid=${process.pid}: ${line}`, level);
     shared().managed.add(server);
     const http = httpDrain(server);
