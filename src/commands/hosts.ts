@@ -11,13 +11,13 @@ import { buildOnceOf, connectFleet, executeOnHosts, hostContexts, skipped, type 
 import { freshReleaseId, pathsFor, releaseRef } from '../lib/paths.js';
 import { currentId, updateRelease } from '../lib/release.js';
 import { loadCandidates, selectTarget } from '../lib/select.js';
+import { unchangedSince } from '../lib/unchanged.js';
+import { stepsFor } from '../steps/rollback.js';
 import { beforeSwitch } from '../steps/hooks.js';
 import { deploySteps } from '../steps/index.js';
 import { switchCurrent } from '../steps/switch.js';
 import type { RunFlags, Step } from '../steps/types.js';
 import type { CommandIO, CommandResult } from './common.js';
-import { unchangedSince } from './deploy.js';
-import { stepsFor } from './rollback.js';
 
 /** Split a step list at `switch`: what runs before it on every host, and from it on (per batch). */
 function splitAtSwitch(steps: Step[], finishIds: string[]): { prepare: Step[]; switch: Step[]; finish: Step[] } {

@@ -8,51 +8,17 @@ import { loadConfig } from '../config/load.js';
 import { LocalHost } from '../host/local.js';
 import { makeContext } from '../lib/context.js';
 import { executeSteps } from '../lib/execute.js';
-import { pathsFor, releaseRef } from '../lib/paths.js';
+import { pathsFor } from '../lib/paths.js';
 import { loadPm2Api } from '../lib/pm2.js';
 import { currentId } from '../lib/release.js';
 import { assertIdSyntax, loadCandidates, selectTarget, type Selection } from '../lib/select.js';
-import { rollbackSteps } from '../steps/rollback.js';
-import type { DeployContext, Step } from '../steps/types.js';
+import { needsOf, stepsFor } from '../steps/rollback.js';
 import { parseLockWait, type CommandIO, type CommandResult, type GlobalOptions } from './common.js';
 
 export interface RollbackOptions extends GlobalOptions {
   dryRun?: boolean;
   force?: boolean;
   lockWait?: string;
-}
-
-function needsOf(ctx: Pick<DeployContext, 'config'>) {
-  return { backend: Boolean(ctx.config.backend), frontend: Boolean(ctx.config.frontend) };
-}
-
-/**
- * Runs right after `lock`: what was read before the lock may be stale (with --lock-wait, another
- * deploy may have switched `current` meanwhile), so choose again on the locked state. A named
- * release stays the same release; "the previous one" is recomputed against the new `current`.
- */
-function recheck(requested: string | undefined, force: boolean): Step {
-  return {
-    id: 'target',
-    async plan(ctx) {
-      return { summary: `re-check ${requested ? `release ${ctx.release.id}` : 'the previous good release'} against current once the lock is held` };
-    },
-    async run(ctx) {
-      const cur = await currentId(ctx.host, ctx.paths);
-      const sel = selectTarget({ requested, current: cur, candidates: await loadCandidates(ctx.host, ctx.paths), force, needs: needsOf(ctx) });
-      const moved = cur !== ctx.previous?.id;
-      if (moved) ctx.out.warn(`current moved to ${cur ?? 'nothing'} while waiting for the lock (was ${ctx.previous?.id ?? 'nothing'})`);
-      if (sel.id !== ctx.release.id) ctx.out.warn(`rolling back to ${sel.id} instead of ${ctx.release.id}, the previous good release of the new current`);
-      ctx.release = releaseRef(ctx.paths, sel.id);
-      ctx.previous = cur ? releaseRef(ctx.paths, cur) : undefined;
-      return `${ctx.previous?.id ?? 'nothing'} -> ${ctx.release.id}`;
-    },
-  };
-}
-
-/** The rollback's step list: the shared `rollbackSteps`, with the re-check right after the lock. */
-export function stepsFor(requested: string | undefined, force: boolean): Step[] {
-  return rollbackSteps.flatMap((s) => (s.id === 'lock' ? [s, recheck(requested, force)] : [s]));
 }
 
 export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args: string[]): Promise<CommandResult> {
@@ -78,7 +44,7 @@ export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args
     current,
     candidates: await loadCandidates(local, paths),
     force,
-    needs: { backend: Boolean(config.backend), frontend: Boolean(config.frontend) },
+    needs: needsOf({ config }),
   });
   for (const n of selection.notes) io.out.warn(n);
 
