@@ -146,3 +146,11 @@ export interface Host {
   /** Host facts for release.json and the lock. */
   identity(): Promise<{ hostname: string; user: string; pid?: number }>;
 }
+
+/**
+ * Is `host` this machine (the local host, or a dry run's printer in front of it)? Then zdd may use
+ * what it has in-process: its own Node, PM2's API over the daemon's socket.
+ */
+export function onThisMachine(host: Host): boolean {
+  return host.name === 'local';
+}

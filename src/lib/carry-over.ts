@@ -20,6 +20,7 @@ import type { Reporter } from '../output/reporter.js';
 import type { Paths } from '../steps/types.js';
 import { releasesToPrune } from './prune.js';
 import { listReleaseIds, readRelease, type ReleaseInfo } from './release.js';
+import { formatBytes } from './table.js';
 
 export const MANIFEST = 'frontend-files.json';
 export const DEFAULT_CARRY_OVER = ['assets'];
@@ -202,12 +203,6 @@ export async function applyCarryOver(host: Host, release: { id: string; dir: str
   res.fromReleases = plan.sources.filter((s) => from.has(s));
   await host.writeFile(manifestPath, `${JSON.stringify({ own, carried } satisfies FrontendManifest, null, 2)}\n`);
   return res;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
 /** "carried 12 files (340.2 kB) from 2 releases as hard links (no extra disk space)". */

@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ZddConfig } from '../config/schema.js';
+import { onThisMachine } from '../host/types.js';
 import type { DeployContext, ReleaseRef } from '../steps/types.js';
 import { releaseRef } from './paths.js';
 import { listReleaseIds, readRelease, type ReleaseInfo } from './release.js';
@@ -240,7 +241,7 @@ export function inputsFor(ctx: DeployContext): Promise<Inputs | undefined> {
       try {
         // The Node that runs the app: this one on the machine zdd runs on, else ask the target.
         let node = process.version;
-        if (ctx.host.name !== 'local') {
+        if (!onThisMachine(ctx.host)) {
           const r = await ctx.host.exec(['node', '--version'], { readOnly: true, reject: false });
           node = r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : 'unknown';
         }

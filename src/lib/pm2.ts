@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { ZddConfig } from '../config/schema.js';
-import type { Host } from '../host/types.js';
+import { onThisMachine, type Host } from '../host/types.js';
 import type { Paths } from '../steps/types.js';
 import { reloadSafetyArgs } from './reload-safety.js';
 
@@ -77,7 +77,7 @@ function toInstance(p: Record<string, any>): Pm2Instance {
 
 /** `pm2 jlist` through the host (any host; costs a PM2 CLI start, about half a second). */
 export async function pm2List(host: Host, pm2: string[], cwd: string): Promise<Pm2Instance[]> {
-  if (host.name !== 'local') {
+  if (!onThisMachine(host)) {
     // `pm2 jlist` starts a daemon when none runs: only ask a daemon that is there (reads stay reads).
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, run by sh
     const up = await host.exec(['sh', '-c', 'test -S "${PM2_HOME:-$HOME/.pm2}/rpc.sock"'], { reject: false, readOnly: true });
@@ -140,7 +140,7 @@ export class Pm2Client {
   }
 
   async list(): Promise<Pm2Instance[]> {
-    if (this.host.name !== 'local') return pm2List(this.host, await this.pm2(), this.cwd);
+    if (!onThisMachine(this.host)) return pm2List(this.host, await this.pm2(), this.cwd);
     try {
       if (!(await this.connect())) return [];
       const list = await new Promise<Array<Record<string, any>>>((resolve, reject) =>

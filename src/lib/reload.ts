@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { CommandFailed, StepFailed } from '../errors.js';
-import { LocalHost } from '../host/local.js';
+import { onThisMachine } from '../host/types.js';
 import type { DeployContext } from '../steps/types.js';
 import { ensureReloadSafety } from './reload-safety.js';
 import { Pm2Client, RELOAD_IN_PROGRESS, ecosystemSource, pm2Command, type Pm2Instance } from './pm2.js';
@@ -69,7 +69,7 @@ export async function reloadInto(ctx: DeployContext, releaseId: string): Promise
   const argv = ['reload', ctx.paths.ecosystem, '--only', ctx.config.app, '--update-env'];
   // On this machine PM2's daemon is reloaded in-process, the way its CLI would (Pm2Client.reload):
   // no CLI start (Node + PM2's modules, ~0.5 s). Any other host runs the CLI there.
-  const inProcess = ctx.host instanceof LocalHost;
+  const inProcess = onThisMachine(ctx.host);
   const reload = async (): Promise<void> => {
     if (inProcess) {
       let done: boolean;

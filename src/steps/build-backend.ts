@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { StepFailed } from '../errors.js';
-import { formatBytes } from '../lib/carry-over.js';
+import { formatBytes } from '../lib/table.js';
 import { buildOnceOf } from '../lib/build-once.js';
 import { findReusable, markReused, type Reuse } from '../lib/inputs.js';
 import { runUserCommand } from '../lib/user-command.js';

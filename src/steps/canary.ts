@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { StepFailed } from '../errors.js';
 import { tail } from '../host/local.js';
+import { onThisMachine } from '../host/types.js';
 import type { BackgroundProcess } from '../host/types.js';
 import { describeMode, ensureReloadSafety, readReloadSafety, reloadSafetyArgs } from '../lib/reload-safety.js';
 import type { DeployContext, Step } from './types.js';
@@ -102,7 +103,7 @@ export const canary: Step = {
     const cwd = path.join(ctx.release.dir, 'backend');
     const port = await ctx.host.freePort();
     // The Node that runs zdd here; on another host, the one on its PATH.
-    const node = ctx.host.name === 'local' ? process.execPath : 'node';
+    const node = onThisMachine(ctx.host) ? process.execPath : 'node';
     await ensureReloadSafety(ctx.host, ctx.config, ctx.release.dir);
     const proc = ctx.host.spawn([node, ...reloadSafetyArgs(ctx.config, ctx.release.dir), path.join(cwd, b.script)], {
       cwd,
@@ -169,7 +170,7 @@ export const canary: Step = {
   },
   async cleanup(ctx) {
     const proc = ctx.notes.canary as BackgroundProcess | undefined;
-    await (ctx.notes.canaryStopped ?? proc?.stop(ctx.config.backend?.killTimeout ?? 5000));
+    if (ctx.config.backend) await (ctx.notes.canaryStopped ?? proc?.stop(ctx.config.backend.killTimeout));
     await ctx.host.remove(canaryFile(ctx));
   },
 };

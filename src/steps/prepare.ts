@@ -1,4 +1,5 @@
 import { StepFailed } from '../errors.js';
+import { onThisMachine } from '../host/types.js';
 import { rawExec } from '../host/node-ops.js';
 import { listReleaseIds, readRelease, writeRelease, updateRelease, type ReleaseInfo } from '../lib/release.js';
 import { loadPm2Api } from '../lib/pm2.js';
@@ -51,7 +52,7 @@ export const prepare: Step = {
   async run(ctx) {
     await ctx.host.mkdir(ctx.paths.shared);
     // Load PM2's API in the background while the builds run; pm2-check uses it.
-    if (ctx.config.backend && ctx.host.name === 'local') ctx.notes.pm2Api ??= loadPm2Api().catch(() => undefined);
+    if (ctx.config.backend && onThisMachine(ctx.host)) ctx.notes.pm2Api ??= loadPm2Api().catch(() => undefined);
     await stopStrayCanary(ctx);
     await markAbandoned(ctx);
     if (await ctx.host.lstat(ctx.release.dir)) {

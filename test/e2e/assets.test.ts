@@ -105,8 +105,8 @@ describe('old tabs keep working: carry-over, caching, precompression (real Nginx
     expect(new Set(['v1', 'v2', 'v3'].map((v) => builds[v]!.entry)).size).toBe(3);
     expect(new Set(['v1', 'v2', 'v3'].map((v) => builds[v]!.lazy)).size).toBe(3);
     expect(builds.v1!.output).not.toMatch(/carried/);
-    expect(builds.v2!.output).toMatch(/carried \d+ files? \([\d.]+ (?:B|kB|MB)\) from 1 release as hard links \(no extra disk space\)/);
-    expect(builds.v3!.output).toMatch(/carried \d+ files? \([\d.]+ (?:B|kB|MB)\) from 2 releases as hard links \(no extra disk space\)/);
+    expect(builds.v2!.output).toMatch(/carried \d+ files? \([\d.]+ (?:B|KiB|MiB)\) from 1 release as hard links \(no extra disk space\)/);
+    expect(builds.v3!.output).toMatch(/carried \d+ files? \([\d.]+ (?:B|KiB|MiB)\) from 2 releases as hard links \(no extra disk space\)/);
     expect(builds.v3!.output).toMatch(/precompressed \d+ files?/);
   });
 
