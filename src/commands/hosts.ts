@@ -71,7 +71,7 @@ export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: Comm
     const firstName = runs[0]!.host.name;
     const phases: Phases = {
       prepare: (r) =>
-        everywhere || r.ctx.notes.hostIndex === 0
+        everywhere || r.ctx.state.hostIndex === 0
           ? parts.prepare
           : parts.prepare.map((s) =>
               s === beforeSwitch && config.hooks.beforeSwitch.length ? skipped(s, `runs on ${firstName} only (rollout.beforeSwitch: "first")`) : s,
@@ -90,7 +90,7 @@ export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: Comm
         connectMs: fleet.connectMs,
         async afterFailure(r, message) {
           await updateRelease(r.ctx.host, r.ctx.paths, id, { status: 'failed', error: message, finishedAt: new Date().toISOString() }).catch(() => {});
-          if (config.hooks.onFailure.length && (everywhere || r.ctx.notes.hostIndex === 0)) {
+          if (config.hooks.onFailure.length && (everywhere || r.ctx.state.hostIndex === 0)) {
             await runHook(r.ctx, 'onFailure').catch((e: Error) => r.ctx.out.warn(`hooks.onFailure failed: ${e.message}`));
           }
         },

@@ -55,7 +55,7 @@ export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args
     flags: { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force },
     releaseId: selection.id,
   });
-  if (pm2Api) ctx.notes.pm2Api = pm2Api;
+  if (pm2Api) ctx.state.pm2Api = pm2Api;
   const steps = stepsFor(requested, force);
 
   if (ctx.flags.dryRun) io.out.info(`dry run: rollback of ${config.app} from ${ctx.previous?.id ?? 'nothing'} to ${ctx.release.id}; nothing will change`);

@@ -9,5 +9,5 @@ export interface BuildOnce {
 }
 
 export function buildOnceOf(ctx: DeployContext): BuildOnce | undefined {
-  return ctx.notes.buildOnce as BuildOnce | undefined;
+  return ctx.state.buildOnce;
 }

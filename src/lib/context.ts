@@ -3,7 +3,7 @@ import { LocalHost } from '../host/local.js';
 import { PrintingHost } from '../host/printing.js';
 import type { Host } from '../host/types.js';
 import type { Reporter } from '../output/reporter.js';
-import type { DeployContext, RunFlags } from '../steps/types.js';
+import type { DeployContext, DeployState, RunFlags } from '../steps/types.js';
 import { pathsFor, releaseRef } from './paths.js';
 import { currentId } from './release.js';
 
@@ -19,7 +19,7 @@ export async function makeContext(opts: {
   const paths = pathsFor(opts.config);
   const prev = await currentId(local, paths);
   opts.out.addSecrets(Object.values(opts.config.backend?.env ?? {}));
-  return newContext({ ...opts, host, builder: host, previousId: prev, notes: {} });
+  return newContext({ ...opts, host, builder: host, previousId: prev, state: {} });
 }
 
 /** A fresh context for one target (this machine, or one host of several). */
@@ -32,7 +32,7 @@ export function newContext(opts: {
   flags: RunFlags;
   releaseId: string;
   previousId: string | undefined;
-  notes: Record<string, unknown>;
+  state: DeployState;
 }): DeployContext {
   const paths = pathsFor(opts.config);
   return {
@@ -50,7 +50,7 @@ export function newContext(opts: {
     startedAt: new Date(),
     userMs: 0,
     interrupt: { requested: false, controller: new AbortController() },
-    notes: opts.notes,
+    state: opts.state,
   };
 }
 

@@ -73,7 +73,7 @@ export async function executeSteps(ctx: DeployContext, steps: Step[], run: Execu
 async function recordFailure(ctx: DeployContext, err: unknown, run: Execution): Promise<void> {
   const message = (err as Error).message;
   // Only a run that took the lock touched anything; a refused lock must not write.
-  if (ctx.notes.lock) {
+  if (ctx.state.lock) {
     await run.afterFailure?.(message);
     const me = await ctx.host.identity();
     await appendHistory(ctx.host, ctx.paths, {

@@ -236,8 +236,8 @@ export async function computeInputs(config: ZddConfig, opts: { env?: NodeJS.Proc
  * everything and records no inputs, as before this existed.
  */
 export function inputsFor(ctx: DeployContext): Promise<Inputs | undefined> {
-  if (!ctx.notes.inputs) {
-    ctx.notes.inputs = (async () => {
+  if (!ctx.state.inputs) {
+    ctx.state.inputs = (async () => {
       try {
         // The Node that runs the app: this one on the machine zdd runs on, else ask the target.
         let node = process.version;
@@ -245,14 +245,14 @@ export function inputsFor(ctx: DeployContext): Promise<Inputs | undefined> {
           const r = await ctx.host.exec(['node', '--version'], { readOnly: true, reject: false });
           node = r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : 'unknown';
         }
-        return await computeInputs(ctx.config, { node, shared: ctx.notes.sharedInputs as SharedPartInputs | undefined });
+        return await computeInputs(ctx.config, { node, shared: ctx.state.sharedInputs });
       } catch (err) {
         ctx.out.warn(`could not hash the project's files (${(err as Error).message}): building everything, reusing nothing`);
         return undefined;
       }
     })();
   }
-  return ctx.notes.inputs as Promise<Inputs | undefined>;
+  return ctx.state.inputs;
 }
 
 /** Which kept release a part can be taken from, or why it is built. */
@@ -269,8 +269,8 @@ const short = (hash: string | undefined) => (hash ?? '').slice(0, 12);
  * first; `usable` checks that what is needed is still on disk. Computed once per run and part.
  */
 export function findReusable(ctx: DeployContext, part: Part, usable: (from: ReleaseRef, info: ReleaseInfo) => Promise<boolean>): Promise<Reuse> {
-  const key = `reuse:${part}`;
-  if (!ctx.notes[key]) {
+  const reuse = (ctx.state.reuse ??= {});
+  if (!reuse[part]) {
     const p = (async (): Promise<Reuse> => {
       if (ctx.flags.noCache) return { why: '--no-cache' };
       const hash = (await inputsFor(ctx))?.[part];
@@ -288,19 +288,19 @@ export function findReusable(ctx: DeployContext, part: Part, usable: (from: Rele
       return { why: `inputs (${short(hash)}) differ from every kept release` };
     })();
     p.catch(() => {});
-    ctx.notes[key] = p;
+    reuse[part] = p;
   }
-  return ctx.notes[key] as Promise<Reuse>;
+  return reuse[part];
 }
 
 /** What the deploy took from earlier releases, part -> release id (written to release.json). */
 export function reusedParts(ctx: DeployContext): Partial<Record<Part, string>> {
-  return { ...(ctx.notes.reused as Partial<Record<Part, string>> | undefined) };
+  return { ...ctx.state.reused };
 }
 
 export function markReused(ctx: DeployContext, part: Part, id: string | undefined): void {
-  const r = { ...(ctx.notes.reused as Partial<Record<Part, string>> | undefined) };
+  const r = { ...ctx.state.reused };
   if (id) r[part] = id;
   else delete r[part];
-  ctx.notes.reused = r;
+  ctx.state.reused = r;
 }

@@ -119,7 +119,7 @@ export async function hostContexts(opts: {
         flags: opts.flags,
         releaseId: opts.releaseId,
         previousId: prev,
-        notes: { buildOnce, sharedInputs, hostIndex: i },
+        state: { buildOnce, sharedInputs, hostIndex: i },
       });
       return { host, ctx, session: new StepSession(ctx) };
     }),
@@ -243,7 +243,7 @@ export async function executeOnHosts(runs: HostRun[], phases: Phases, out: Repor
 
 async function recordHostFailure(r: HostRun, message: string, run: MultiExecution): Promise<void> {
   const ctx = r.ctx;
-  if (!ctx.notes.lock) return;
+  if (!ctx.state.lock) return;
   await run.afterFailure?.(r, message).catch(() => {});
   const me = await ctx.host.identity().catch(() => ({ user: 'unknown', hostname: r.host.name }));
   await appendHistory(ctx.host, ctx.paths, {

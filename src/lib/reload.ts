@@ -11,13 +11,13 @@ import { ensureReloadSafety } from './reload-safety.js';
 import { Pm2Client, RELOAD_IN_PROGRESS, ecosystemSource, pm2Command, type Pm2Instance } from './pm2.js';
 
 export async function pm2For(ctx: DeployContext): Promise<string[]> {
-  if (!ctx.notes.pm2) ctx.notes.pm2 = await pm2Command(ctx.host);
-  return ctx.notes.pm2 as string[];
+  if (!ctx.state.pm2) ctx.state.pm2 = await pm2Command(ctx.host);
+  return ctx.state.pm2;
 }
 
 function clientFor(ctx: DeployContext): Pm2Client {
-  if (!ctx.notes.pm2Client) ctx.notes.pm2Client = new Pm2Client(ctx.host, () => pm2For(ctx), ctx.paths.root, ctx.notes.pm2Api as Promise<any> | undefined);
-  return ctx.notes.pm2Client as Pm2Client;
+  if (!ctx.state.pm2Client) ctx.state.pm2Client = new Pm2Client(ctx.host, () => pm2For(ctx), ctx.paths.root, ctx.state.pm2Api);
+  return ctx.state.pm2Client;
 }
 
 /** Instances PM2 runs for the app, or [] when it does not know it. */
@@ -28,8 +28,8 @@ export async function instancesOf(ctx: DeployContext): Promise<Pm2Instance[]> {
 
 /** Close the connection to the PM2 daemon that instancesOf opened (it would keep zdd alive). */
 export async function closePm2(ctx: DeployContext): Promise<void> {
-  await (ctx.notes.pm2Client as Pm2Client | undefined)?.close();
-  ctx.notes.pm2Client = undefined;
+  await ctx.state.pm2Client?.close();
+  ctx.state.pm2Client = undefined;
 }
 
 /**

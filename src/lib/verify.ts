@@ -33,7 +33,7 @@ export async function verifyRunning(ctx: DeployContext, releaseId: string, step 
       const again = await instancesOf(ctx);
       const looping = again.filter((i) => i.status !== 'online' || i.restarts !== restarts.get(i.pmId));
       if (looping.length === 0) {
-        ctx.notes.instances = again.length;
+        ctx.state.instances = again.length;
         break;
       }
       problem = `restart loop: ${looping.map((i) => `instance ${i.pmId} ${i.status}, ${i.restarts} restarts`).join('; ')}`;
@@ -55,5 +55,5 @@ export async function verifyRunning(ctx: DeployContext, releaseId: string, step 
     if (Date.now() >= hDeadline) throw new StepFailed(step, `${url} ${last}`);
     await sleep(300);
   }
-  return `${ctx.notes.instances} instances online on ${releaseId}, ${ctx.config.healthcheck.path} 2xx`;
+  return `${ctx.state.instances} instances online on ${releaseId}, ${ctx.config.healthcheck.path} 2xx`;
 }

@@ -4,7 +4,7 @@ import { formatBytes } from '../lib/table.js';
 import { buildOnceOf } from '../lib/build-once.js';
 import { findReusable, markReused, type Reuse } from '../lib/inputs.js';
 import { runUserCommand } from '../lib/user-command.js';
-import type { DeployContext, Step } from './types.js';
+import type { BackendJob, DeployContext, Step } from './types.js';
 
 /** A kept release whose backend was made from the same inputs, with its script still on disk. */
 export function backendReuse(ctx: DeployContext): Promise<Reuse> {
@@ -57,29 +57,23 @@ async function makeBackend(ctx: DeployContext, signal?: AbortSignal): Promise<st
   return note;
 }
 
-interface BackendJob {
-  promise: Promise<{ note: string; ms: number }>;
-  controller: AbortController;
-  consumed: boolean;
-}
-
 /**
  * Start the backend part now, alongside the frontend build (build-frontend calls this first thing);
  * the build-backend step then only waits for it and reports it. Ctrl-C cancels it like any command.
  */
 export function startBackendAlongside(ctx: DeployContext): void {
-  if (!ctx.config.backend || ctx.notes.backendJob) return;
+  if (!ctx.config.backend || ctx.state.backendJob) return;
   const controller = new AbortController();
   const signal = AbortSignal.any([controller.signal, ctx.interrupt.controller.signal]);
   const t0 = performance.now();
   const promise = makeBackend(ctx, signal).then((note) => ({ note, ms: performance.now() - t0 }));
   promise.catch(() => {}); // reported by the build-backend step
-  ctx.notes.backendJob = { promise, controller, consumed: false } satisfies BackendJob;
+  ctx.state.backendJob = { promise, controller, consumed: false } satisfies BackendJob;
 }
 
 /** The frontend build failed (or was stopped) before build-backend ran: stop the job and let it end. */
 export async function settleBackendJob(ctx: DeployContext): Promise<void> {
-  const job = ctx.notes.backendJob as BackendJob | undefined;
+  const job = ctx.state.backendJob;
   if (!job || job.consumed) return;
   job.controller.abort();
   await job.promise.catch(() => {});
@@ -104,13 +98,13 @@ export const buildBackend: Step = {
     return { summary: b.build ?? 'copy the backend', actions };
   },
   async run(ctx) {
-    const job = ctx.notes.backendJob as BackendJob | undefined;
+    const job = ctx.state.backendJob;
     if (!job) return makeBackend(ctx);
     job.consumed = true;
     const t0 = performance.now();
     const { note, ms } = await job.promise;
     const waited = performance.now() - t0;
-    ctx.notes.parallel = { ...(ctx.notes.parallel as Record<string, number> | undefined), 'build-backend': Math.round(ms) };
+    ctx.state.parallel = { ...ctx.state.parallel, 'build-backend': Math.round(ms) };
     return `${note}; ran alongside build-frontend in ${Math.round(ms)} ms (waited ${Math.round(waited)} ms for it)`;
   },
 };

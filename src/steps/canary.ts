@@ -110,7 +110,7 @@ export const canary: Step = {
       ipc: true,
       env: { ...b.env, PORT: String(port), ZDD_RELEASE: ctx.release.id, ZDD_CANARY: '1', ZDD_KILL_TIMEOUT: String(b.killTimeout) },
     });
-    ctx.notes.canary = proc;
+    ctx.state.canary = proc;
     // If zdd is killed now, the next deploy finds the canary here and stops it (it runs in its own group).
     await proc.started;
     if (proc.pid) await ctx.host.writeFile(canaryFile(ctx), `${JSON.stringify({ pid: proc.pid, release: ctx.release.id, port })}\n`);
@@ -142,7 +142,6 @@ export const canary: Step = {
           while (waitReady && !ready && !exited && !ctx.interrupt.requested && Date.now() < readyBy) {
             await waitFor(readyMessage, proc.exited, Math.min(200, readyBy - Date.now()));
           }
-          ctx.notes.canaryReady = ready;
           if (waitReady && !ready) {
             // (set by the callback above while we waited; TypeScript cannot see that)
             const gone = exited as { code: number | null; signal: string | null } | undefined;
@@ -152,7 +151,7 @@ export const canary: Step = {
           }
           const mode = b.reloadSafe ? await modeOf(proc) : undefined;
           // Let it drain in the background; cleanup waits for it at the end of the deploy.
-          ctx.notes.canaryStopped = proc.stop(b.killTimeout);
+          ctx.state.canaryStopped = proc.stop(b.killTimeout);
           const safety = b.reloadSafe
             ? `; reload-safe by ${mode ? describeMode(mode) : 'nothing seen (the reload safety printed no line)'}`
             : '; backend.reloadSafe is off';
@@ -169,8 +168,8 @@ export const canary: Step = {
     }
   },
   async cleanup(ctx) {
-    const proc = ctx.notes.canary as BackgroundProcess | undefined;
-    if (ctx.config.backend) await (ctx.notes.canaryStopped ?? proc?.stop(ctx.config.backend.killTimeout));
+    const proc = ctx.state.canary;
+    if (ctx.config.backend) await (ctx.state.canaryStopped ?? proc?.stop(ctx.config.backend.killTimeout));
     await ctx.host.remove(canaryFile(ctx));
   },
 };

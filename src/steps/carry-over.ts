@@ -33,7 +33,6 @@ export const carryOver: Step = {
     const dirs = carryOverDirs(ctx.config);
     const p = await planCarryOver(ctx.host, ctx.paths, ctx.release, dirs, ctx.config.keepReleases, ctx.out);
     const r = await applyCarryOver(ctx.host, ctx.release, p);
-    ctx.notes.carryOver = r;
     if (r.copied > 0)
       ctx.out.warn(`carry-over: ${r.copied} file(s) were copied, not hard-linked (the releases are on a filesystem without hard links); they use disk space`);
     return p.sources.length ? describeCarry(r) : 'no earlier release kept';

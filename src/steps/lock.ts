@@ -1,4 +1,4 @@
-import { acquireLock, releaseLock, type LockHolder } from '../lib/lock.js';
+import { acquireLock, releaseLock } from '../lib/lock.js';
 import type { Step } from './types.js';
 
 /** Take `<deployTo>/.zdd/lock`; always released at the end (success, failure, Ctrl-C). */
@@ -13,10 +13,10 @@ export const lock: Step = {
       waitSeconds: ctx.flags.lockWait,
       out: ctx.out,
     });
-    ctx.notes.lock = holder;
+    ctx.state.lock = holder;
   },
   async cleanup(ctx) {
-    const mine = ctx.notes.lock as LockHolder | undefined;
+    const mine = ctx.state.lock;
     if (mine) await releaseLock(ctx.host, ctx.paths, mine);
   },
 };

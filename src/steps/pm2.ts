@@ -53,12 +53,12 @@ export const pm2: Step = {
     const watch = ctx.previous ? watchForCrash(ctx, ctx.previous.id) : undefined;
     let crash: string | undefined;
     try {
-      ctx.notes.pm2Action = await reloadInto(ctx, ctx.release.id);
+      ctx.state.pm2Action = await reloadInto(ctx, ctx.release.id);
     } finally {
       crash = await watch?.stop();
     }
     if (crash) throw new StepFailed('pm2', crash, { hint: `see \`pm2 logs ${ctx.config.app}\`; the site kept serving ${ctx.previous!.id}` });
-    return String(ctx.notes.pm2Action);
+    return String(ctx.state.pm2Action);
   },
   /** Back to the release that served before (or stop the app if there was none). */
   async undo(ctx) {

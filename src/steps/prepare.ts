@@ -52,7 +52,7 @@ export const prepare: Step = {
   async run(ctx) {
     await ctx.host.mkdir(ctx.paths.shared);
     // Load PM2's API in the background while the builds run; pm2-check uses it.
-    if (ctx.config.backend && onThisMachine(ctx.host)) ctx.notes.pm2Api ??= loadPm2Api().catch(() => undefined);
+    if (ctx.config.backend && onThisMachine(ctx.host)) ctx.state.pm2Api ??= loadPm2Api().catch(() => undefined);
     await stopStrayCanary(ctx);
     await markAbandoned(ctx);
     if (await ctx.host.lstat(ctx.release.dir)) {
@@ -61,7 +61,6 @@ export const prepare: Step = {
     await ctx.host.mkdir(ctx.release.dir);
     const me = await ctx.host.identity();
     const git = await gitInfo(ctx.config.projectDir);
-    ctx.notes.git = git;
     await writeRelease(ctx.host, ctx.paths, {
       id: ctx.release.id,
       status: 'building',

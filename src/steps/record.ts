@@ -14,7 +14,7 @@ async function recordRollback(ctx: DeployContext, now: Date, durationMs: number)
     ctx.paths,
     ctx.release.id,
     {
-      wentLiveAt: (ctx.notes.liveAt as string | undefined) ?? now.toISOString(),
+      wentLiveAt: ctx.state.liveAt ?? now.toISOString(),
       rolledBackAt: undefined,
     },
     ctx.out,
@@ -68,10 +68,10 @@ export const record: Step = {
         finishedAt: now.toISOString(),
         durationMs,
         steps: { ...ctx.timings },
-        wentLiveAt: (ctx.notes.liveAt as string | undefined) ?? now.toISOString(),
+        wentLiveAt: ctx.state.liveAt ?? now.toISOString(),
         inputs: await inputsFor(ctx),
         reused: reusedParts(ctx),
-        ...(ctx.notes.parallel ? { parallel: { ...(ctx.notes.parallel as Record<string, number>) } } : {}),
+        ...(ctx.state.parallel ? { parallel: { ...ctx.state.parallel } } : {}),
       },
       ctx.out,
     );

@@ -13,7 +13,7 @@ export const switchCurrent: Step = {
   async run(ctx) {
     await pointCurrentAt(ctx, ctx.release.id);
     ctx.switched = true;
-    ctx.notes.liveAt = new Date().toISOString();
+    ctx.state.liveAt = new Date().toISOString();
   },
   async undo(ctx) {
     if (ctx.previous) await pointCurrentAt(ctx, ctx.previous.id);

@@ -1,5 +1,10 @@
 import type { ZddConfig } from '../config/schema.js';
-import type { Host } from '../host/types.js';
+import type { BackgroundProcess, Host } from '../host/types.js';
+import type { BuildOnce } from '../lib/build-once.js';
+import type { Inputs, Part, Reuse, SharedPartInputs } from '../lib/inputs.js';
+import type { LockHolder } from '../lib/lock.js';
+import type { NginxDecision } from '../lib/nginx.js';
+import type { Pm2Client } from '../lib/pm2.js';
 import type { Reporter } from '../output/reporter.js';
 
 export interface Paths {
@@ -62,8 +67,50 @@ export interface DeployContext {
   userMs: number;
   /** Set by a SIGINT/SIGTERM handler; cancels running commands before the switch. */
   interrupt: { requested: boolean; signal?: string; controller: AbortController };
-  /** Free-form facts steps hand to later steps (canary port, nginx decision...). */
-  notes: Record<string, unknown>;
+  /** What steps find out and later steps (or the cleanup) use; every field is set by one step. */
+  state: DeployState;
+}
+
+/** The backend part, started alongside the frontend build (build-frontend), awaited by build-backend. */
+export interface BackendJob {
+  promise: Promise<{ note: string; ms: number }>;
+  controller: AbortController;
+  consumed: boolean;
+}
+
+/** The facts a deploy or rollback carries from step to step, each with the step that sets it. */
+export interface DeployState {
+  /** lock: the holder record this run wrote (the cleanup releases only its own lock). */
+  lock?: LockHolder;
+  /** build-frontend: the backend part running alongside it. */
+  backendJob?: BackendJob;
+  /** Parts that ran alongside another step, id -> ms (release.json `parallel`). */
+  parallel?: Record<string, number>;
+  /** Input hashes of this run (computed once; build-frontend starts it). */
+  inputs?: Promise<Inputs | undefined>;
+  /** Per part: the kept release it can be taken from, or why not (computed once). */
+  reuse?: Partial<Record<Part, Promise<Reuse>>>;
+  /** Parts taken from earlier releases, part -> release id (release.json `reused`). */
+  reused?: Partial<Record<Part, string>>;
+  /** With hosts: what the builder built once for every host, and the input hashes they share. */
+  buildOnce?: BuildOnce;
+  sharedInputs?: SharedPartInputs;
+  /** With hosts: this host's place in the list (hooks that run once run on host 0). */
+  hostIndex?: number;
+  /** canary: the process, and its drain once it passed (the cleanup waits for it). */
+  canary?: BackgroundProcess;
+  canaryStopped?: Promise<void>;
+  /** switch: when traffic moved (release.json `wentLiveAt`). */
+  liveAt?: string;
+  /** PM2: its CLI argv, its API module (loaded early), the in-process client, what the pm2 step did. */
+  pm2?: string[];
+  pm2Api?: Promise<any>;
+  pm2Client?: Pm2Client;
+  pm2Action?: 'started' | 'reloaded';
+  /** verify: how many instances run the release. */
+  instances?: number;
+  /** nginx-reload: its plan's decision, for its run. */
+  nginx?: NginxDecision;
 }
 
 export interface Step {

@@ -31,7 +31,7 @@ export function testContext(opts: TestContextOptions): { ctx: DeployContext; log
     flags: { dryRun: false, verbose: false, lockWait: 0, force: false, ...opts.flags },
     releaseId: opts.releaseId ?? '20261127103000',
     previousId: opts.previousId,
-    notes: {},
+    state: {},
   });
   return { ctx, log: () => chunks.join('') };
 }

@@ -265,7 +265,7 @@ describe('build steps reuse a kept release with the same inputs', () => {
     expect(await readFile(path.join(fe, 'index.html'), 'utf8')).toBe('own');
     await expect(stat(path.join(fe, 'assets/carried.js'))).rejects.toThrow();
     await buildFrontend.cleanup!(ctx);
-    expect(ctx.notes.reused).toMatchObject({ frontend: OLD });
+    expect(ctx.state.reused).toMatchObject({ frontend: OLD });
   });
 
   it('backend: hard-links its backend/ without node_modules and the shared links', async () => {
