@@ -8,7 +8,7 @@ import { lstat, readFile, readdir, realpath, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { breakBackendAtBoot, setVersion } from '../test/helpers/example.js';
-import { httpGet, type LoadReport, type SiteLoadHandle } from '../test/helpers/load.js';
+import { failureKinds, httpGet, type LoadReport, type SiteLoadHandle } from '../test/helpers/load.js';
 import { pm2Bin, repoRoot, tempPm2Home, type TempPm2Home } from '../test/helpers/pm2.js';
 import { makeSite, zddBin, type Site } from '../test/helpers/site.js';
 
@@ -122,13 +122,8 @@ async function du(root: string, skip?: string): Promise<number> {
 }
 
 function windowOf(r: LoadReport): Window {
-  const kinds: Record<string, number> = {};
-  for (const f of r.failures) {
-    // The load it came from (post-nginx, get-direct, get-nginx), then the status or the error.
-    const k = `${f.path.split(' ')[0]} ${f.status !== undefined ? String(f.status) : (f.error ?? '?')}`;
-    kinds[k] = (kinds[k] ?? 0) + 1;
-  }
-  return { requests: r.total, failed: r.failed, kinds };
+  // The load it came from (post-nginx, get-direct, get-nginx), then the status or the error.
+  return { requests: r.total, failed: r.failed, kinds: failureKinds(r) };
 }
 
 function merge(ws: Window[]): Window {

@@ -147,13 +147,8 @@ async function sequence(site: Site, app: App): Promise<{ report: SiteLoadReport;
 const kinds = (r: SiteLoadReport) => r.kinds;
 const failedText = (r: LoadReport) => `${n(r.failed)} of ${n(r.total)}`;
 function why(r: SiteLoadReport): string {
-  const k: Record<string, number> = {};
-  for (const f of r.failures) {
-    const key = `${f.path.split(' ')[0]} ${f.status ?? f.error}`;
-    k[key] = (k[key] ?? 0) + 1;
-  }
   return (
-    Object.entries(k)
+    Object.entries(failureKinds(r))
       .map(([x, c]) => `${x} ×${c}`)
       .join(', ') || '—'
   );

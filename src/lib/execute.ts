@@ -9,7 +9,7 @@ import { formatMs } from '../output/reporter.js';
 import { planSteps, runSteps, type StepReport } from '../runner.js';
 import type { DeployContext, Step } from '../steps/types.js';
 import { trapSignals } from './context.js';
-import { appendHistory } from './release.js';
+import { appendHistory, failedRunEntry } from './release.js';
 import { closePm2 } from './reload.js';
 
 export function releaseJson(ctx: DeployContext) {
@@ -76,16 +76,7 @@ async function recordFailure(ctx: DeployContext, err: unknown, run: Execution): 
   if (ctx.state.lock) {
     await run.afterFailure?.(message);
     const me = await ctx.host.identity();
-    await appendHistory(ctx.host, ctx.paths, {
-      at: new Date().toISOString(),
-      action: ctx.command,
-      result: 'failed',
-      release: ctx.release.id,
-      from: ctx.previous?.id ?? null,
-      user: me.user,
-      host: me.hostname,
-      error: message,
-    }).catch(() => {});
+    await appendHistory(ctx.host, ctx.paths, failedRunEntry(ctx, message, me)).catch(() => {});
   }
   const serving = ctx.switched ? ctx.release.id : ctx.previous?.id;
   const where = serving ? `the site still serves ${serving}` : 'nothing was serving before; nothing serves now';

@@ -26,7 +26,7 @@ import { buildOnceOf, type BuildOnce } from './build-once.js';
 import { newContext, trapSignals } from './context.js';
 import type { SharedPartInputs } from './inputs.js';
 import { pathsFor } from './paths.js';
-import { appendHistory, currentId } from './release.js';
+import { appendHistory, currentId, failedRunEntry } from './release.js';
 import { closePm2 } from './reload.js';
 
 export interface HostEntry {
@@ -246,16 +246,7 @@ async function recordHostFailure(r: HostRun, message: string, run: MultiExecutio
   if (!ctx.state.lock) return;
   await run.afterFailure?.(r, message).catch(() => {});
   const me = await ctx.host.identity().catch(() => ({ user: 'unknown', hostname: r.host.name }));
-  await appendHistory(ctx.host, ctx.paths, {
-    at: new Date().toISOString(),
-    action: ctx.command,
-    result: 'failed',
-    release: ctx.release.id,
-    from: ctx.previous?.id ?? null,
-    user: me.user,
-    host: me.hostname,
-    error: message,
-  }).catch(() => {});
+  await appendHistory(ctx.host, ctx.paths, failedRunEntry(ctx, message, me)).catch(() => {});
 }
 
 /** A step that does nothing on this host, saying why (beforeSwitch on the first host only). */

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Host } from '../host/types.js';
 import type { Reporter } from '../output/reporter.js';
-import type { Paths } from '../steps/types.js';
+import type { DeployContext, Paths } from '../steps/types.js';
 import { RELEASE_ID, idFromLink } from './paths.js';
 
 export type ReleaseStatus = 'building' | 'ok' | 'failed';
@@ -111,6 +111,24 @@ export async function readHistory(host: Host, paths: Paths, out?: Reporter): Pro
     out?.warn(`${paths.history} is corrupt (${(err as Error).message}); starting a new history`);
     return [];
   }
+}
+
+/** The history line of a deploy or rollback that failed, by whom and where. */
+export function failedRunEntry(
+  ctx: Pick<DeployContext, 'command' | 'release' | 'previous'>,
+  message: string,
+  me: { user: string; hostname: string },
+): HistoryEntry {
+  return {
+    at: new Date().toISOString(),
+    action: ctx.command,
+    result: 'failed',
+    release: ctx.release.id,
+    from: ctx.previous?.id ?? null,
+    user: me.user,
+    host: me.hostname,
+    error: message,
+  };
 }
 
 export async function appendHistory(host: Host, paths: Paths, entry: HistoryEntry, out?: Reporter): Promise<void> {

@@ -95,11 +95,11 @@ function webSocketOf(socket: Socket): { close(code: number, reason: string): voi
 }
 
 /** The servers this file drains: those taken over and not handed to reloadSafe() (which drains its own). */
-const drained_ = () => adopted.filter((a) => !shared().managed.has(a.server));
+const serversToDrain = () => adopted.filter((a) => !shared().managed.has(a.server));
 
 /** Tell every WebSocket of the drained servers to go away (1001); terminate the ones still open later. */
 function closeWebSockets(told: Set<Socket>): void {
-  for (const { drain } of drained_()) {
+  for (const { drain } of serversToDrain()) {
     for (const socket of drain.upgraded()) {
       if (told.has(socket)) continue;
       told.add(socket);
@@ -117,7 +117,7 @@ function drainAll(reason: string): Promise<void> {
   shared().draining = true;
   const started = Date.now();
   const deadlineMs = deadlineOf();
-  const mine = drained_();
+  const mine = serversToDrain();
   const inFlight = mine.reduce((n, a) => n + a.drain.inFlight(), 0);
   say(`${reason}: draining (${inFlight} request${inFlight === 1 ? '' : 's'} in flight); exit within ${deadlineMs} ms`);
   const quiet = quietPeriodOf();

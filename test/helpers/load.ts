@@ -257,14 +257,22 @@ export function startSiteLoad(o: SiteLoadOptions): SiteLoadHandle {
   };
 }
 
+/**
+ * Failures counted by kind: "<load> <status or error>" for a merged report ("post-nginx 502"), the
+ * path's first word otherwise ("/api/version ECONNRESET").
+ */
+export function failureKinds(r: LoadReport): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const f of r.failures) {
+    const key = `${f.path.split(' ')[0]} ${f.status ?? f.error ?? '?'}`;
+    kinds[key] = (kinds[key] ?? 0) + 1;
+  }
+  return kinds;
+}
+
 /** "post-nginx 0/5,120 · get-direct 0/6,001 · get-nginx 0/7,345" and the failure kinds, for messages. */
 export function describeLoad(r: SiteLoadReport): string {
   const parts = (Object.entries(r.kinds) as [LoadKind, LoadReport][]).map(([k, x]) => `${k} ${x.failed}/${x.total}`);
-  const kinds: Record<string, number> = {};
-  for (const f of r.failures) {
-    const key = `${f.path.split(' ')[0]} ${f.error ?? f.status}`;
-    kinds[key] = (kinds[key] ?? 0) + 1;
-  }
-  const why = Object.entries(kinds).map(([k, n]) => `${n}× ${k}`);
+  const why = Object.entries(failureKinds(r)).map(([k, n]) => `${n}× ${k}`);
   return `${parts.join(' · ')}${why.length ? ` (${why.join(', ')})` : ''}`;
 }
