@@ -3,9 +3,9 @@
  * contract's exit codes (0 ok · 1 failed · 2 usage/config · 3 locked) and prints them.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, EXIT, StepFailed, ZddError, exitCodeOf } from './errors.js';
+import { ConfigError, EXIT, StepFailed, ZddError, exitCodeOf } from './core/errors.js';
 import { makeIO, type CommandIO, type CommandResult, type GlobalOptions } from './commands/common.js';
-import { PACKAGE_VERSION } from './lib/package-root.js';
+import { PACKAGE_VERSION } from './core/package-root.js';
 
 type Action = (opts: Record<string, unknown> & GlobalOptions, io: CommandIO, args: string[]) => Promise<CommandResult>;
 
@@ -16,7 +16,7 @@ const actions: Record<string, () => Promise<Action>> = {
   releases: async () => (await import('./commands/releases.js')).releasesCommand as Action,
   status: async () => (await import('./commands/status.js')).statusCommand as Action,
   init: async () => (await import('./commands/init.js')).initCommand as Action,
-  doctor: async () => (await import('./commands/doctor.js')).doctorCommand as Action,
+  doctor: async () => (await import('./doctor/doctor.js')).doctorCommand as Action,
   unlock: async () => (await import('./commands/unlock.js')).unlockCommand as Action,
 };
 

@@ -1,5 +1,5 @@
 import ciInfo from 'ci-info';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import { Reporter, type OutputMode } from '../output/reporter.js';
 
 export interface GlobalOptions {

@@ -1,15 +1,15 @@
 import { loadConfig } from '../config/load.js';
-import { EXIT } from '../errors.js';
+import { EXIT } from '../core/errors.js';
 import { LocalHost } from '../host/local.js';
-import { makeContext } from '../lib/context.js';
-import { executeSteps } from '../lib/execute.js';
-import { runHook } from '../lib/hooks.js';
-import { inputsFor } from '../lib/inputs.js';
-import { freshReleaseId, pathsFor } from '../lib/paths.js';
-import { updateRelease } from '../lib/release.js';
-import { closePm2 } from '../lib/reload.js';
-import { unchangedSince } from '../lib/unchanged.js';
-import { deploySteps } from '../steps/index.js';
+import { makeContext } from '../deploy/context.js';
+import { executeSteps } from '../deploy/execute.js';
+import { runHook } from '../steps/hooks.js';
+import { inputsFor } from '../build/inputs.js';
+import { freshReleaseId, pathsFor } from '../releases/paths.js';
+import { updateRelease } from '../releases/release.js';
+import { closePm2 } from '../pm2/reload.js';
+import { unchangedSince } from '../deploy/unchanged.js';
+import { stepsOf } from '../deploy/story.js';
 import { parseLockWait, type CommandIO, type CommandResult, type GlobalOptions } from './common.js';
 
 export interface DeployOptions extends GlobalOptions {
@@ -25,7 +25,7 @@ export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise
   const lockWait = parseLockWait(opts.lockWait);
   const config = await loadConfig({ configPath: opts.config, cwd: io.cwd });
   const flags = { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force: Boolean(opts.force), noCache: opts.cache === false };
-  if (config.hosts) return (await import('./hosts.js')).deployOnHosts(config, flags, io);
+  if (config.hosts) return (await import('../deploy/on-hosts.js')).deployOnHosts(config, flags, io);
   const paths = pathsFor(config);
   const ctx = await makeContext({
     command: 'deploy',
@@ -64,7 +64,7 @@ export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise
   }
 
   if (ctx.flags.dryRun) io.out.info(`dry run: deploy of ${config.app} to ${paths.root} as release ${ctx.release.id}; nothing will change`);
-  return executeSteps(ctx, deploySteps, {
+  return executeSteps(ctx, stepsOf('deploy'), {
     done: `deployed ${config.app} ${ctx.release.id}`,
     what: `deploy of ${ctx.release.id}`,
     async afterSuccess() {

@@ -1,5 +1,5 @@
 import type { ZddConfig } from '../config/schema.js';
-import { EXIT } from '../errors.js';
+import { EXIT } from '../core/errors.js';
 import { LocalHost } from '../host/local.js';
 import type { Host } from '../host/types.js';
 import type { CommandIO, CommandResult } from './common.js';
@@ -18,7 +18,7 @@ export async function onEachHost(
 ): Promise<CommandResult> {
   if (!config.hosts) return one(config, new LocalHost(), io);
   // The SSH code loads only for hosts: status, releases and unlock on this machine never need it.
-  const { connectFleet } = await import('../lib/multi.js');
+  const { connectFleet } = await import('../deploy/hosts.js');
   const fleet = await connectFleet(config, io.out);
   try {
     const results: Array<{ host: string; json: Record<string, any>; exitCode: number }> = [];

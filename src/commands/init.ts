@@ -6,10 +6,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIG_NAMES } from '../config/load.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import { LocalHost } from '../host/local.js';
-import { detectProject, renderTemplate, type Detection } from '../lib/detect.js';
-import { packagePath } from '../lib/package-root.js';
+import { detectProject, renderTemplate, type Detection } from '../init/detect.js';
+import { packagePath } from '../core/package-root.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
 
 export interface InitOptions extends GlobalOptions {

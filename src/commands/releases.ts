@@ -5,14 +5,14 @@
  */
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
-import { EXIT } from '../errors.js';
+import { EXIT } from '../core/errors.js';
 import type { ZddConfig } from '../config/schema.js';
 import type { Host } from '../host/types.js';
 import { onEachHost } from './each-host.js';
-import { pathsFor } from '../lib/paths.js';
-import { currentId } from '../lib/release.js';
-import { loadCandidates, type Candidate } from '../lib/select.js';
-import { formatBytes, formatSpan, formatTime, renderTable } from '../lib/table.js';
+import { pathsFor } from '../releases/paths.js';
+import { currentId } from '../releases/release.js';
+import { loadCandidates, type Candidate } from '../releases/select.js';
+import { formatBytes, formatSpan, formatTime, renderTable } from '../output/table.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
 
 export type ReleaseRowStatus = 'current' | 'ok' | 'failed' | 'building' | 'rolled-back-from' | 'corrupt';

@@ -6,13 +6,13 @@
  */
 import { loadConfig } from '../config/load.js';
 import { LocalHost } from '../host/local.js';
-import { makeContext } from '../lib/context.js';
-import { executeSteps } from '../lib/execute.js';
-import { pathsFor } from '../lib/paths.js';
-import { loadPm2Api } from '../lib/pm2.js';
-import { currentId } from '../lib/release.js';
-import { assertIdSyntax, loadCandidates, selectTarget, type Selection } from '../lib/select.js';
-import { needsOf, stepsFor } from '../steps/rollback.js';
+import { makeContext } from '../deploy/context.js';
+import { executeSteps } from '../deploy/execute.js';
+import { pathsFor } from '../releases/paths.js';
+import { loadPm2Api } from '../pm2/pm2.js';
+import { currentId } from '../releases/release.js';
+import { assertIdSyntax, loadCandidates, needsOf, selectTarget, type Selection } from '../releases/select.js';
+import { stepsOf } from '../deploy/story.js';
 import { parseLockWait, type CommandIO, type CommandResult, type GlobalOptions } from './common.js';
 
 export interface RollbackOptions extends GlobalOptions {
@@ -29,8 +29,8 @@ export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args
   const config = await loadConfig({ configPath: opts.config, cwd: io.cwd, checkSources: false });
   if (config.hosts) {
     // Loaded only for hosts: it brings the deploy's modules, which a one-machine rollback never needs.
-    const { rollbackOnHosts } = await import('./hosts.js');
-    return rollbackOnHosts(config, { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force }, io, requested);
+    const { rollbackOnHosts } = await import('../deploy/on-hosts.js');
+    return rollbackOnHosts(config, { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force, release: requested }, io);
   }
   // PM2's API loads while the target is chosen, the lock taken and Nginx tested (as a deploy loads
   // it during its builds): pm2-check then finds it ready.
@@ -44,7 +44,7 @@ export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args
     current,
     candidates: await loadCandidates(local, paths),
     force,
-    needs: needsOf({ config }),
+    needs: needsOf(config),
   });
   for (const n of selection.notes) io.out.warn(n);
 
@@ -52,16 +52,15 @@ export async function rollbackCommand(opts: RollbackOptions, io: CommandIO, args
     command: 'rollback',
     config,
     out: io.out,
-    flags: { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force },
+    flags: { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force, release: requested },
     releaseId: selection.id,
   });
   if (pm2Api) ctx.state.pm2Api = pm2Api;
-  const steps = stepsFor(requested, force);
 
   if (ctx.flags.dryRun) io.out.info(`dry run: rollback of ${config.app} from ${ctx.previous?.id ?? 'nothing'} to ${ctx.release.id}; nothing will change`);
   else io.out.info(`rolling back ${config.app}: ${ctx.previous?.id ?? 'nothing'} -> ${ctx.release.id}`);
   // A failed rollback leaves the target's record as it was: it says nothing sure about that release.
-  return executeSteps(ctx, steps, {
+  return executeSteps(ctx, stepsOf('rollback'), {
     done: `rolled back ${config.app} to ${ctx.release.id}`,
     what: `rollback to ${ctx.release.id}`,
     json: { forced: selection.forced },

@@ -6,16 +6,16 @@
  * unreadable lock. Read-only (PM2 is only asked for its list; PM2_HOME comes from the environment).
  */
 import { loadConfig } from '../config/load.js';
-import { EXIT } from '../errors.js';
+import { EXIT } from '../core/errors.js';
 import type { ZddConfig } from '../config/schema.js';
 import { tail } from '../host/local.js';
 import type { Host } from '../host/types.js';
 import { onEachHost } from './each-host.js';
-import { describeHolder, readLock, type LockHolder } from '../lib/lock.js';
-import { pathsFor } from '../lib/paths.js';
-import { appInstances, pm2Command, type Pm2Instance } from '../lib/pm2.js';
-import { currentId, readRelease } from '../lib/release.js';
-import { formatSpan, formatTime, renderTable } from '../lib/table.js';
+import { describeHolder, readLock, type LockHolder } from '../steps/lock.js';
+import { pathsFor } from '../releases/paths.js';
+import { appInstances, pm2Command, type Pm2Instance } from '../pm2/pm2.js';
+import { currentId, readRelease } from '../releases/release.js';
+import { formatSpan, formatTime, renderTable } from '../output/table.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
 
 export interface InstanceRow {

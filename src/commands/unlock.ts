@@ -5,12 +5,12 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../config/load.js';
-import { EXIT, UsageError } from '../errors.js';
+import { EXIT, UsageError } from '../core/errors.js';
 import type { ZddConfig } from '../config/schema.js';
 import type { Host } from '../host/types.js';
 import { onEachHost } from './each-host.js';
-import { describeHolder, readLock, type LockHolder } from '../lib/lock.js';
-import { pathsFor } from '../lib/paths.js';
+import { describeHolder, readLock, type LockHolder } from '../steps/lock.js';
+import { pathsFor } from '../releases/paths.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
 
 export interface UnlockOptions extends GlobalOptions {

@@ -6,12 +6,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseHostString } from '../lib/host-string.js';
-import { ConfigError } from '../errors.js';
+import { parseHostString } from '../core/host-string.js';
+import { ConfigError } from '../core/errors.js';
 import { brief, formatIssues, formatPath } from './messages.js';
 import { configSchema, type ZddConfig } from './schema.js';
-import { isDir, isFile } from '../lib/fs-checks.js';
-import { packagePath } from '../lib/package-root.js';
+import { isDir, isFile } from '../core/fs-checks.js';
+import { packagePath } from '../core/package-root.js';
 
 export const CONFIG_NAMES = ['zdd.config.ts', 'zdd.config.mts', 'zdd.config.js', 'zdd.config.mjs', 'zdd.config.json'];
 

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { packagePath } from '../lib/package-root.js';
+import { packagePath } from '../core/package-root.js';
 import { configSchema } from './schema.js';
 
 export const SCHEMA_ID = 'https://unpkg.com/zdd/schema/zdd.schema.json';

@@ -1,4 +1,4 @@
-import { CommandFailed } from '../errors.js';
+import { CommandFailed } from '../core/errors.js';
 import { NodeOps, rawExec, tail, type RawExecRequest, type RawExecResult } from './node-ops.js';
 import type { ExecOptions, ExecResult, Host } from './types.js';
 

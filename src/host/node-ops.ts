@@ -166,6 +166,10 @@ export class NodeOps {
     await fs.mkdir(p, { recursive: true });
   }
 
+  async tempDir(prefix: string): Promise<string> {
+    return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  }
+
   async remove(p: string): Promise<void> {
     await fs.rm(p, { recursive: true, force: true });
   }
@@ -499,6 +503,7 @@ const PLAIN_OPS = new Set([
   'writeFile',
   'createExclusive',
   'mkdir',
+  'tempDir',
   'remove',
   'rename',
   'stat',

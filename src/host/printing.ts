@@ -59,6 +59,10 @@ export class PrintingHost implements Host {
   async mkdir(p: string) {
     this.would(`create folder ${p}`);
   }
+  async tempDir(prefix: string) {
+    this.would(`create a temp folder ${prefix}XXXXXX`);
+    return `/tmp/${prefix}XXXXXX`;
+  }
   async remove(p: string) {
     this.would(`remove ${p}`);
   }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { CommandFailed } from '../errors.js';
+import { CommandFailed } from '../core/errors.js';
 import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpResult, LinkResult } from './types.js';
 
 export interface RecordedCall {
@@ -94,6 +94,13 @@ export class RecordingHost implements Host {
   async mkdir(p: string) {
     this.log('mkdir', p);
     this.ensureParent(path.join(p, 'x'));
+  }
+  private temps = 0;
+  async tempDir(prefix: string) {
+    const dir = `/tmp/${prefix}${String(++this.temps).padStart(6, '0')}`;
+    this.log('tempDir', prefix);
+    this.ensureParent(path.join(dir, 'x'));
+    return dir;
   }
   async remove(p: string) {
     this.log('remove', p);

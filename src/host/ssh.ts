@@ -9,10 +9,10 @@ import { execa } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CommandFailed, ZddError } from '../errors.js';
-import { parseHostString as parseHost } from '../lib/host-string.js';
+import { CommandFailed, ZddError } from '../core/errors.js';
+import { parseHostString as parseHost } from '../core/host-string.js';
 import type { RawExecRequest, RawExecResult } from './node-ops.js';
-import { packagePath } from '../lib/package-root.js';
+import { packagePath } from '../core/package-root.js';
 import { commandFailure } from './local.js';
 import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpResult, LinkResult, SpawnOptions, UploadResult } from './types.js';
 
@@ -253,6 +253,9 @@ export class SshHost implements Host {
   }
   mkdir(p: string): Promise<void> {
     return this.call('mkdir', [p]);
+  }
+  tempDir(prefix: string): Promise<string> {
+    return this.call('tempDir', [prefix]);
   }
   remove(p: string): Promise<void> {
     return this.call('remove', [p]);

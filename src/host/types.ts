@@ -102,6 +102,8 @@ export interface Host {
   /** Create a file only if it does not exist (O_EXCL). Returns false when it already existed. */
   createExclusive(path: string, content: string): Promise<boolean>;
   mkdir(path: string): Promise<void>;
+  /** A new empty folder under the host's temp folder, named `<prefix>XXXXXX`; the caller removes it. */
+  tempDir(prefix: string): Promise<string>;
   remove(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   stat(path: string): Promise<EntryInfo | undefined>;

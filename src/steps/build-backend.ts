@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { StepFailed } from '../errors.js';
-import { formatBytes } from '../lib/table.js';
-import { buildOnceOf } from '../lib/build-once.js';
-import { findReusable, markReused, type Reuse } from '../lib/inputs.js';
-import { runUserCommand } from '../lib/user-command.js';
-import type { BackendJob, DeployContext, Step } from './types.js';
+import { StepFailed } from '../core/errors.js';
+import { formatBytes } from '../output/table.js';
+import { buildOnceOf } from '../build/build-once.js';
+import { findReusable, markReused, type Reuse } from '../build/inputs.js';
+import { runUserCommand } from './user-command.js';
+import type { BackendJob, DeployContext, Step } from '../core/types.js';
 
 /** A kept release whose backend was made from the same inputs, with its script still on disk. */
 export function backendReuse(ctx: DeployContext): Promise<Reuse> {
@@ -58,10 +58,10 @@ async function makeBackend(ctx: DeployContext, signal?: AbortSignal): Promise<st
 }
 
 /**
- * Start the backend part now, alongside the frontend build (build-frontend calls this first thing);
- * the build-backend step then only waits for it and reports it. Ctrl-C cancels it like any command.
+ * Start the backend part now, alongside the frontend build (the story begins this step with
+ * build-frontend); the run then only waits for it and reports it. Ctrl-C cancels it like any command.
  */
-export function startBackendAlongside(ctx: DeployContext): void {
+function startBackendAlongside(ctx: DeployContext): void {
   if (!ctx.config.backend || ctx.state.backendJob) return;
   const controller = new AbortController();
   const signal = AbortSignal.any([controller.signal, ctx.interrupt.controller.signal]);
@@ -72,7 +72,7 @@ export function startBackendAlongside(ctx: DeployContext): void {
 }
 
 /** The frontend build failed (or was stopped) before build-backend ran: stop the job and let it end. */
-export async function settleBackendJob(ctx: DeployContext): Promise<void> {
+async function settleBackendJob(ctx: DeployContext): Promise<void> {
   const job = ctx.state.backendJob;
   if (!job || job.consumed) return;
   job.controller.abort();
@@ -97,6 +97,7 @@ export const buildBackend: Step = {
     if (ctx.config.frontend) actions.push('starts alongside build-frontend');
     return { summary: b.build ?? 'copy the backend', actions };
   },
+  begin: startBackendAlongside,
   async run(ctx) {
     const job = ctx.state.backendJob;
     if (!job) return makeBackend(ctx);
@@ -107,4 +108,6 @@ export const buildBackend: Step = {
     ctx.state.parallel = { ...ctx.state.parallel, 'build-backend': Math.round(ms) };
     return `${note}; ran alongside build-frontend in ${Math.round(ms)} ms (waited ${Math.round(waited)} ms for it)`;
   },
+  /** Never leave the backend job running past a failed or stopped frontend build. */
+  cleanup: settleBackendJob,
 };

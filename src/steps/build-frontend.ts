@@ -1,15 +1,12 @@
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { StepFailed } from '../errors.js';
-import { MANIFEST, type FrontendManifest } from '../lib/carry-over.js';
-import { formatBytes } from '../lib/table.js';
-import { buildOnceOf, type BuildOnce } from '../lib/build-once.js';
-import { findReusable, markReused, type Reuse } from '../lib/inputs.js';
-import { describePrecompress, precompressDir, precompressOptions } from '../lib/precompress.js';
-import { runUserCommand } from '../lib/user-command.js';
-import type { DeployContext, ReleaseRef, Step } from './types.js';
-import { settleBackendJob, startBackendAlongside } from './build-backend.js';
+import { StepFailed } from '../core/errors.js';
+import { MANIFEST, type FrontendManifest } from './carry-over.js';
+import { formatBytes } from '../output/table.js';
+import { buildOnceOf, type BuildOnce } from '../build/build-once.js';
+import { findReusable, markReused, type Reuse } from '../build/inputs.js';
+import { describePrecompress, precompressDir, precompressOptions } from '../build/precompress.js';
+import { runUserCommand } from './user-command.js';
+import type { DeployContext, ReleaseRef, Step } from '../core/types.js';
 
 /** A kept release whose frontend was built from the same inputs, with its index.html still on disk. */
 export function frontendReuse(ctx: DeployContext): Promise<Reuse> {
@@ -55,7 +52,7 @@ async function stageFrontend(ctx: DeployContext, once: BuildOnce): Promise<strin
       hint: 'check frontend.outDir (relative to frontend.root) and the build command',
     });
   }
-  const staged = await mkdtemp(path.join(os.tmpdir(), 'zdd-frontend-'));
+  const staged = await ctx.builder.tempDir('zdd-frontend-');
   once.dirs.push(staged);
   await ctx.builder.upload(outDir, staged);
   const pc = precompressOptions(ctx.config);
@@ -66,8 +63,8 @@ async function stageFrontend(ctx: DeployContext, once: BuildOnce): Promise<strin
 /**
  * Run `frontend.build` in `frontend.root`; copy `outDir` into releases/<id>/frontend/; then write
  * `.gz`/`.br` next to its text files (unless `frontend.precompress` is false). When a kept release
- * was built from the same inputs, hard-link its build output instead. The backend part starts
- * alongside (see build-backend).
+ * was built from the same inputs, hard-link its build output instead. The backend part runs
+ * alongside (the story begins build-backend with this step).
  */
 export const buildFrontend: Step = {
   id: 'build-frontend',
@@ -89,7 +86,6 @@ export const buildFrontend: Step = {
   },
   async run(ctx) {
     const f = ctx.config.frontend!;
-    startBackendAlongside(ctx);
     const dest = path.join(ctx.release.dir, 'frontend');
     const reuse = await frontendReuse(ctx);
     if (reuse.from) {
@@ -125,9 +121,5 @@ export const buildFrontend: Step = {
     const built = `built (${reuse.why})`;
     if (!pc.enabled) return built;
     return `${built}; ${describePrecompress(await precompressDir(ctx.host, dest, { minBytes: pc.minBytes }))}`;
-  },
-  /** Never leave the backend job running past a failed or stopped frontend build. */
-  async cleanup(ctx) {
-    await settleBackendJob(ctx);
   },
 };

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { StepFailed } from '../errors.js';
+import { StepFailed } from '../core/errors.js';
 import { tail } from '../host/local.js';
 import { onThisMachine } from '../host/types.js';
 import type { BackgroundProcess } from '../host/types.js';
-import { describeMode, ensureReloadSafety, readReloadSafety, reloadSafetyArgs } from '../lib/reload-safety.js';
-import type { DeployContext, Step } from './types.js';
+import { describeMode, ensureReloadSafety, readReloadSafety, reloadSafetyArgs } from '../pm2/reload-safety.js';
+import type { DeployContext, Step } from '../core/types.js';
 
 export function canaryFile(ctx: DeployContext): string {
   return path.join(ctx.paths.state, 'canary.json');

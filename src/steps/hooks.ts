@@ -1,5 +1,30 @@
-import { runHook, type HookName } from '../lib/hooks.js';
-import type { Step } from './types.js';
+import path from 'node:path';
+import type { DeployContext, Step } from '../core/types.js';
+import { runUserCommand } from './user-command.js';
+
+export type HookName = 'beforeSwitch' | 'afterSwitch' | 'afterDeploy' | 'onFailure';
+
+/** Environment every hook sees. */
+export function hookEnv(ctx: DeployContext): Record<string, string> {
+  return {
+    ZDD_RELEASE: ctx.release.id,
+    ZDD_RELEASE_DIR: ctx.release.dir,
+    ZDD_DEPLOY_TO: ctx.paths.root,
+    ZDD_PREVIOUS_RELEASE: ctx.previous?.id ?? '',
+    ZDD_COMMAND: ctx.command,
+  };
+}
+
+/** Run the hook's command lines in order in the release's backend folder (or the release folder). */
+export async function runHook(ctx: DeployContext, name: HookName): Promise<number> {
+  const lines = ctx.config.hooks[name];
+  const cwd = ctx.config.backend ? path.join(ctx.release.dir, 'backend') : ctx.release.dir;
+  for (const line of lines) {
+    ctx.out.info(`${name}: ${line}`);
+    await runUserCommand(ctx, ctx.host, line, { cwd, env: { ...ctx.config.backend?.env, ...hookEnv(ctx) } });
+  }
+  return lines.length;
+}
 
 function hookStep(id: string, name: HookName): Step {
   return {

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { findReusable, markReused, type Reuse } from '../lib/inputs.js';
-import { runUserCommand } from '../lib/user-command.js';
-import type { DeployContext, Step } from './types.js';
+import { findReusable, markReused, type Reuse } from '../build/inputs.js';
+import { runUserCommand } from './user-command.js';
+import type { DeployContext, Step } from '../core/types.js';
 
 /** The check a reused node_modules must pass; on failure the install runs clean. */
 export const VERIFY_INSTALL = ['npm', 'ls', '--omit=dev', '--depth=0'];

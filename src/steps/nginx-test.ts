@@ -1,5 +1,5 @@
-import { runUserCommand } from '../lib/user-command.js';
-import type { Step } from './types.js';
+import { runUserCommand } from './user-command.js';
+import type { Step } from '../core/types.js';
 
 /** `nginx.test` must pass before traffic is switched. */
 export const nginxTest: Step = {

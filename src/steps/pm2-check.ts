@@ -1,5 +1,5 @@
-import { assertManageable, instancesOf } from '../lib/reload.js';
-import type { Step } from './types.js';
+import { assertManageable, instancesOf } from '../pm2/reload.js';
+import type { Step } from '../core/types.js';
 
 /** Before traffic moves: PM2 either does not know the app yet, or runs it so that a reload picks up `current`. */
 export const pm2Check: Step = {

@@ -1,7 +1,7 @@
-import { StepFailed } from '../errors.js';
-import { pointCurrentAt } from '../lib/switch.js';
-import { instancesOf, reloadInto, pm2For } from '../lib/reload.js';
-import type { DeployContext, Step } from './types.js';
+import { StepFailed } from '../core/errors.js';
+import { pointCurrentAt } from './switch.js';
+import { instancesOf, reloadInto, pm2For } from '../pm2/reload.js';
+import type { DeployContext, Step } from '../core/types.js';
 
 /**
  * While PM2 reloads onto the new release, look for one of its workers dying at boot (PM2 restarts

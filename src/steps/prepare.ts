@@ -1,14 +1,16 @@
-import { StepFailed } from '../errors.js';
+import { StepFailed } from '../core/errors.js';
 import { onThisMachine } from '../host/types.js';
-import { rawExec } from '../host/node-ops.js';
-import { listReleaseIds, readRelease, writeRelease, updateRelease, type ReleaseInfo } from '../lib/release.js';
-import { loadPm2Api } from '../lib/pm2.js';
+import type { Host } from '../host/types.js';
+import { listReleaseIds, readRelease, writeRelease, updateRelease, type ReleaseInfo } from '../releases/release.js';
+import { loadPm2Api } from '../pm2/pm2.js';
 import { stopStrayCanary } from './canary.js';
-import type { DeployContext, Step } from './types.js';
+import type { DeployContext, Step } from '../core/types.js';
 
 /** Commit, branch and dirty flag in one `git status --porcelain=v2 --branch` (null outside git). */
-async function gitInfo(dir: string): Promise<ReleaseInfo['git']> {
-  const r = await rawExec({ argv: ['git', 'status', '--porcelain=v2', '--branch'], cwd: dir });
+async function gitInfo(builder: Host, dir: string): Promise<ReleaseInfo['git']> {
+  const r = await builder
+    .exec(['git', 'status', '--porcelain=v2', '--branch'], { cwd: dir, reject: false, readOnly: true })
+    .catch(() => ({ exitCode: 1, stdout: '' }));
   if (r.exitCode !== 0) return { commit: null, branch: null, dirty: null };
   const header = (name: string) =>
     r.stdout
@@ -55,12 +57,16 @@ export const prepare: Step = {
     if (ctx.config.backend && onThisMachine(ctx.host)) ctx.state.pm2Api ??= loadPm2Api().catch(() => undefined);
     await stopStrayCanary(ctx);
     await markAbandoned(ctx);
+    // A second run of this step for this very release (same start) carries on; any other folder of that name is not ours.
     if (await ctx.host.lstat(ctx.release.dir)) {
-      throw new StepFailed('prepare', `${ctx.release.dir} already exists`);
+      const info = await readRelease(ctx.host, ctx.paths, ctx.release.id, ctx.out);
+      if (info?.status !== 'building' || info.createdAt !== ctx.startedAt.toISOString()) {
+        throw new StepFailed('prepare', `${ctx.release.dir} already exists`);
+      }
     }
     await ctx.host.mkdir(ctx.release.dir);
     const me = await ctx.host.identity();
-    const git = await gitInfo(ctx.config.projectDir);
+    const git = await gitInfo(ctx.builder, ctx.config.projectDir);
     await writeRelease(ctx.host, ctx.paths, {
       id: ctx.release.id,
       status: 'building',

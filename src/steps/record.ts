@@ -1,6 +1,6 @@
-import { inputsFor, reusedParts } from '../lib/inputs.js';
-import { appendHistory, updateRelease } from '../lib/release.js';
-import type { DeployContext, Step } from './types.js';
+import { inputsFor, reusedParts } from '../build/inputs.js';
+import { appendHistory, updateRelease } from '../releases/release.js';
+import type { DeployContext, Step } from '../core/types.js';
 
 /**
  * A rollback: the target keeps the record of the deploy that built it (durationMs, steps) and gets

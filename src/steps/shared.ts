@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { StepFailed } from '../errors.js';
-import type { Step } from './types.js';
+import { StepFailed } from '../core/errors.js';
+import type { Step } from '../core/types.js';
 
 /** Link each shared file/dir from <deployTo>/shared/ into the release's backend folder. */
 export const shared: Step = {

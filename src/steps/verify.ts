@@ -1,5 +1,62 @@
-import { verifyRunning } from '../lib/verify.js';
-import type { Step } from './types.js';
+import { StepFailed } from '../core/errors.js';
+import type { DeployContext, Step } from '../core/types.js';
+import { instancesOf } from '../pm2/reload.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How long every instance must have stayed up, with no restart, before it counts as running. */
+const STABLE_MS = 1000;
+
+/**
+ * Every instance online and running `releaseId`, no restart loop, and the health check 2xx on
+ * `backend.port`. PM2 reports a release that crashes at boot as reloaded; this is what catches it.
+ */
+export async function verifyRunning(ctx: DeployContext, releaseId: string, step = 'verify'): Promise<string> {
+  const b = ctx.config.backend!;
+  const deadline = Date.now() + b.readyTimeout + 5000;
+  let problem = '';
+  for (;;) {
+    const list = await instancesOf(ctx);
+    const wrong = list.filter((i) => i.status !== 'online' || i.release !== releaseId);
+    const want = b.instances === 'max' ? undefined : b.instances;
+    if (list.length === 0) problem = 'PM2 runs no instance of the app';
+    else if (wrong.length) problem = wrong.map((i) => `instance ${i.pmId} is ${i.status} running ${i.release ?? 'an unknown release'}`).join('; ');
+    else if (want !== undefined && list.length < want) problem = `${list.length} of ${want} instances online`;
+    else {
+      // Online now; still online with no new restarts once the youngest instance has lived
+      // STABLE_MS? PM2's reload waits for each worker's ready and for the old one to drain, so the
+      // instances are usually older than that already and this costs nothing.
+      const restarts = new Map(list.map((i) => [i.pmId, i.restarts]));
+      const youngest = Math.max(...list.map((i) => i.uptimeStart ?? Date.now()));
+      const wait = STABLE_MS - (Date.now() - youngest);
+      if (wait > 0) await sleep(wait);
+      const again = await instancesOf(ctx);
+      const looping = again.filter((i) => i.status !== 'online' || i.restarts !== restarts.get(i.pmId));
+      if (looping.length === 0) {
+        ctx.state.instances = again.length;
+        break;
+      }
+      problem = `restart loop: ${looping.map((i) => `instance ${i.pmId} ${i.status}, ${i.restarts} restarts`).join('; ')}`;
+    }
+    if (Date.now() >= deadline) throw new StepFailed(step, problem, { hint: `see \`pm2 logs ${ctx.config.app}\`` });
+    await sleep(300);
+  }
+  const url = `http://127.0.0.1:${b.port}${ctx.config.healthcheck.path}`;
+  const hDeadline = Date.now() + ctx.config.healthcheck.timeout;
+  let last = '';
+  for (;;) {
+    try {
+      const r = await ctx.host.httpGet(url, 5000);
+      if (r.status >= 200 && r.status < 300) break;
+      last = `answered ${r.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() >= hDeadline) throw new StepFailed(step, `${url} ${last}`);
+    await sleep(300);
+  }
+  return `${ctx.state.instances} instances online on ${releaseId}, ${ctx.config.healthcheck.path} 2xx`;
+}
 
 /** Every instance online on the new release, no restart loop, health check 2xx. A failure switches back. */
 export const verify: Step = {

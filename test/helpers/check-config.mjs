@@ -7,7 +7,7 @@
  *   node test/helpers/check-config.mjs [--config <file>]     (in the project folder)
  */
 import { loadConfig } from '../../dist/config/load.js';
-import { ZddError } from '../../dist/errors.js';
+import { ZddError } from '../../dist/core/errors.js';
 
 const args = process.argv.slice(2);
 const i = args.indexOf('--config');

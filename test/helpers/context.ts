@@ -5,9 +5,9 @@
 import { PassThrough } from 'node:stream';
 import type { ZddConfig } from '../../src/config/schema.js';
 import type { Host } from '../../src/host/types.js';
-import { newContext } from '../../src/lib/context.js';
+import { newContext } from '../../src/deploy/context.js';
 import { Reporter } from '../../src/output/reporter.js';
-import type { DeployContext } from '../../src/steps/types.js';
+import type { DeployContext } from '../../src/core/types.js';
 
 export interface TestContextOptions {
   config: ZddConfig;

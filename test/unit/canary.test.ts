@@ -5,11 +5,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ZddConfig } from '../../src/config/schema.js';
-import { StepFailed } from '../../src/errors.js';
+import { StepFailed } from '../../src/core/errors.js';
 import { LocalHost } from '../../src/host/local.js';
-import { deployPaths, releaseRef } from '../../src/lib/paths.js';
+import { deployPaths, releaseRef } from '../../src/releases/paths.js';
 import { canary } from '../../src/steps/canary.js';
-import type { DeployContext } from '../../src/steps/types.js';
+import type { DeployContext } from '../../src/core/types.js';
 import { testContext } from '../helpers/context.js';
 import { makeTempDir, removeDir } from '../helpers/example.js';
 

@@ -19,11 +19,11 @@ import {
   normalizeDirs,
   planCarryOver,
   type FrontendManifest,
-} from '../../src/lib/carry-over.js';
-import { deployPaths, releaseRef } from '../../src/lib/paths.js';
-import { releasesToPrune } from '../../src/lib/prune.js';
-import { listReleaseIds, readRelease, type ReleaseInfo, type ReleaseStatus } from '../../src/lib/release.js';
-import type { Paths } from '../../src/steps/types.js';
+} from '../../src/steps/carry-over.js';
+import { deployPaths, releaseRef } from '../../src/releases/paths.js';
+import { releasesToPrune } from '../../src/steps/prune.js';
+import { listReleaseIds, readRelease, type ReleaseInfo, type ReleaseStatus } from '../../src/releases/release.js';
+import type { Paths } from '../../src/core/types.js';
 
 const id = (n: number) => `2026112710${String(n).padStart(4, '0')}`;
 

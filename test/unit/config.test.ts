@@ -7,7 +7,7 @@ import { CONFIG_NAMES, findConfig, loadConfig } from '../../src/config/load.js';
 import { brief, closestKey, editDistance, formatPath } from '../../src/config/messages.js';
 import { configSchema } from '../../src/config/schema.js';
 import { SCHEMA_FILE, buildJsonSchema, schemaText } from '../../src/config/write-schema.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 // @ts-expect-error -- a plain .mjs script without type declarations
 import { configReference, configRows, extractSection, replaceSection, START, END } from '../../scripts/config-reference.mjs';
 

@@ -6,7 +6,7 @@ import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkAppLifecycle, checkSessionStore, type Check } from '../../src/commands/doctor.js';
+import { checkAppLifecycle, checkSessionStore, type Check } from '../../src/doctor/doctor.js';
 import { loadConfig } from '../../src/config/load.js';
 import { makeTempDir } from '../helpers/example.js';
 import { repoRoot } from '../helpers/pm2.js';

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkDeployTo, checkNode, findOnPath, findOpenFileCache, type Check } from '../../src/commands/doctor.js';
+import { checkDeployTo, checkNode, findOnPath, findOpenFileCache, type Check } from '../../src/doctor/doctor.js';
 import type { ZddConfig } from '../../src/config/schema.js';
 import { repoRoot } from '../helpers/pm2.js';
 

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { CommandFailed } from '../../src/errors.js';
+import { CommandFailed } from '../../src/core/errors.js';
 import { LocalHost, tail } from '../../src/host/local.js';
 import { PrintingHost } from '../../src/host/printing.js';
 import { RecordingHost } from '../../src/host/recording.js';

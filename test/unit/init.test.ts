@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { detectProject, entryFromStartScript, portFromSource, renderTemplate, sanitizeAppName, viteOutDir } from '../../src/lib/detect.js';
+import { detectProject, entryFromStartScript, portFromSource, renderTemplate, sanitizeAppName, viteOutDir } from '../../src/init/detect.js';
 import { repoRoot } from '../helpers/pm2.js';
 
 const bin = join(repoRoot, 'bin', 'zdd');

@@ -1,5 +1,5 @@
 /**
- * Content-addressed deploys: the hashes of each part's inputs (src/lib/inputs.ts), LocalHost.linkTree,
+ * Content-addressed deploys: the hashes of each part's inputs (src/build/inputs.ts), LocalHost.linkTree,
  * and the build steps taking a part from a kept release with the same hash. Real files in temp folders.
  */
 import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -9,12 +9,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ZddConfig } from '../../src/config/schema.js';
 import { LocalHost } from '../../src/host/local.js';
 import { RecordingHost } from '../../src/host/recording.js';
-import { MANIFEST } from '../../src/lib/carry-over.js';
-import { backendInputs, computeInputs, configInputs, frontendInputs, hashTree, installInputs, stableJson } from '../../src/lib/inputs.js';
+import { MANIFEST } from '../../src/steps/carry-over.js';
+import { backendInputs, computeInputs, configInputs, frontendInputs, hashTree, installInputs, stableJson } from '../../src/build/inputs.js';
 import { buildBackend } from '../../src/steps/build-backend.js';
 import { buildFrontend } from '../../src/steps/build-frontend.js';
 import { install } from '../../src/steps/install.js';
-import type { DeployContext } from '../../src/steps/types.js';
+import type { DeployContext } from '../../src/core/types.js';
 import { testContext } from '../helpers/context.js';
 
 let tmp: string;
@@ -257,14 +257,14 @@ describe('build steps reuse a kept release with the same inputs', () => {
     const { ctx, old } = await setup();
     const plan = await buildFrontend.plan(ctx);
     expect(plan.summary).toMatch(new RegExp(`^reuse the frontend of ${OLD}`));
-    const note = await buildFrontend.run(ctx);
+    const note = await buildFrontend.run(ctx, plan);
     expect(note).toMatch(/skipped `npm run build`: same inputs as 20261127100000 \([0-9a-f]{12}\); hard-linked its 3 files/);
     const fe = path.join(ctx.release.dir, 'frontend');
     expect(await ino(path.join(fe, 'assets/own.js'))).toBe(await ino(path.join(old, 'frontend/assets/own.js')));
     expect(await ino(path.join(fe, 'assets/own.js.gz'))).toBe(await ino(path.join(old, 'frontend/assets/own.js.gz')));
     expect(await readFile(path.join(fe, 'index.html'), 'utf8')).toBe('own');
     await expect(stat(path.join(fe, 'assets/carried.js'))).rejects.toThrow();
-    await buildFrontend.cleanup!(ctx);
+    await buildBackend.cleanup!(ctx);
     expect(ctx.state.reused).toMatchObject({ frontend: OLD });
   });
 

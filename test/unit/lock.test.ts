@@ -4,10 +4,10 @@
  */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { EXIT, LockedError, exitCodeOf } from '../../src/errors.js';
+import { EXIT, LockedError, exitCodeOf } from '../../src/core/errors.js';
 import { RecordingHost } from '../../src/host/recording.js';
-import { acquireLock, describeHolder, readLock, releaseLock, type LockHolder } from '../../src/lib/lock.js';
-import { deployPaths } from '../../src/lib/paths.js';
+import { acquireLock, describeHolder, readLock, releaseLock, type LockHolder } from '../../src/steps/lock.js';
+import { deployPaths } from '../../src/releases/paths.js';
 import { Reporter } from '../../src/output/reporter.js';
 
 const paths = deployPaths('/srv/shop');

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ZddConfig } from '../../src/config/schema.js';
 import { LocalHost } from '../../src/host/local.js';
 import { RecordingHost } from '../../src/host/recording.js';
-import { brotliAvailable, describePrecompress, precompressDir, precompressOptions, shouldCompress } from '../../src/lib/precompress.js';
+import { brotliAvailable, describePrecompress, precompressDir, precompressOptions, shouldCompress } from '../../src/build/precompress.js';
 
 let dir: string;
 const host = new LocalHost();

@@ -3,8 +3,8 @@
  * newest first, as listReleaseIds gives them.
  */
 import { describe, expect, it } from 'vitest';
-import { releasesToPrune } from '../../src/lib/prune.js';
-import type { ReleaseInfo, ReleaseStatus } from '../../src/lib/release.js';
+import { releasesToPrune } from '../../src/steps/prune.js';
+import type { ReleaseInfo, ReleaseStatus } from '../../src/releases/release.js';
 
 /** r1 is the oldest; ids come back newest first. */
 const id = (n: number) => `2026112710${String(n).padStart(4, '0')}`;

@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ZddConfig } from '../../src/config/schema.js';
-import { CommandFailed } from '../../src/errors.js';
+import { CommandFailed } from '../../src/core/errors.js';
 import { RecordingHost } from '../../src/host/recording.js';
-import { reloadInto } from '../../src/lib/reload.js';
+import { reloadInto } from '../../src/pm2/reload.js';
 import { testContext } from '../helpers/context.js';
 
 const config = {

@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ZddConfig } from '../../src/config/schema.js';
-import { CommandFailed, EXIT, LockedError, StepFailed, UsageError, exitCodeOf } from '../../src/errors.js';
+import { CommandFailed, EXIT, LockedError, StepFailed, UsageError, exitCodeOf } from '../../src/core/errors.js';
 import { RecordingHost } from '../../src/host/recording.js';
-import { Interrupted, planSteps, runSteps, type StepReport } from '../../src/runner.js';
-import type { DeployContext, Plan, Step } from '../../src/steps/types.js';
+import { Interrupted, planSteps, runSteps, type StepReport } from '../../src/deploy/runner.js';
+import type { DeployContext, Plan, Step } from '../../src/core/types.js';
 import { testContext } from '../helpers/context.js';
 
 function makeCtx(host = new RecordingHost()) {

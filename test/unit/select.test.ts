@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
-import { assertIdSyntax, selectTarget, type Candidate, type SelectInput } from '../../src/lib/select.js';
+import { UsageError } from '../../src/core/errors.js';
+import { assertIdSyntax, selectTarget, type Candidate, type SelectInput } from '../../src/releases/select.js';
 
 function rel(id: string, status: string, extra: Partial<Candidate> & { rolledBackAt?: string; error?: string } = {}): Candidate {
   const { rolledBackAt, error, ...rest } = extra;

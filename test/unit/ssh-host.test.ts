@@ -8,9 +8,9 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandFailed } from '../../src/errors.js';
+import { CommandFailed } from '../../src/core/errors.js';
 import { SshHost, parseHostString, targetName } from '../../src/host/ssh.js';
-import { batchesOf, hostEntries } from '../../src/lib/multi.js';
+import { batchesOf, hostEntries } from '../../src/deploy/hosts.js';
 
 describe('parseHostString / targetName / hostEntries / batchesOf', () => {
   it('reads user@host[:port]', () => {

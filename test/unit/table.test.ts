@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatSpan, formatTime, renderTable, visibleWidth } from '../../src/lib/table.js';
+import { formatBytes, formatSpan, formatTime, renderTable, visibleWidth } from '../../src/output/table.js';
 
 describe('renderTable', () => {
   it('aligns columns, pads with two spaces and leaves no trailing space', () => {

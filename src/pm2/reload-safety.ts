@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ZddConfig } from '../config/schema.js';
 import type { Host } from '../host/types.js';
-import { packagePath } from './package-root.js';
+import { packagePath } from '../core/package-root.js';
 
 export const RELOAD_SAFETY_FILE = 'reload-safe.cjs';
 

@@ -3,14 +3,14 @@
  * steps with Ctrl-C handling, then report the outcome in one place — the summary line, which release
  * the site serves, the history entry of a failure, and the JSON parts.
  */
-import { EXIT, ZddError } from '../errors.js';
+import { EXIT, ZddError } from '../core/errors.js';
 import type { CommandResult } from '../commands/common.js';
 import { formatMs } from '../output/reporter.js';
-import { planSteps, runSteps, type StepReport } from '../runner.js';
-import type { DeployContext, Step } from '../steps/types.js';
+import { planSteps, runSteps, type StepReport } from './runner.js';
+import type { DeployContext, AnyStep } from '../core/types.js';
 import { trapSignals } from './context.js';
-import { appendHistory, failedRunEntry } from './release.js';
-import { closePm2 } from './reload.js';
+import { appendHistory, failedRunEntry } from '../releases/release.js';
+import { closePm2 } from '../pm2/reload.js';
 
 export function releaseJson(ctx: DeployContext) {
   return { id: ctx.release.id, dir: ctx.release.dir, previous: ctx.previous?.id ?? null };
@@ -39,7 +39,7 @@ export interface Execution {
   afterFailure?: (message: string) => Promise<void>;
 }
 
-export async function executeSteps(ctx: DeployContext, steps: Step[], run: Execution): Promise<CommandResult> {
+export async function executeSteps(ctx: DeployContext, steps: AnyStep[], run: Execution): Promise<CommandResult> {
   if (ctx.flags.dryRun) {
     let reports: Awaited<ReturnType<typeof planSteps>>;
     try {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { DeployContext } from '../steps/types.js';
+import type { DeployContext } from '../core/types.js';
 
 export interface NginxDecision {
   reload: boolean;

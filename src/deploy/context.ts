@@ -3,9 +3,9 @@ import { LocalHost } from '../host/local.js';
 import { PrintingHost } from '../host/printing.js';
 import type { Host } from '../host/types.js';
 import type { Reporter } from '../output/reporter.js';
-import type { DeployContext, DeployState, RunFlags } from '../steps/types.js';
-import { pathsFor, releaseRef } from './paths.js';
-import { currentId } from './release.js';
+import type { DeployContext, DeployState, RunFlags } from '../core/types.js';
+import { pathsFor, releaseRef } from '../releases/paths.js';
+import { currentId } from '../releases/release.js';
 
 export async function makeContext(opts: {
   command: DeployContext['command'];

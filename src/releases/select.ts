@@ -13,10 +13,11 @@
  *   missing or corrupt, one missing the backend/ or frontend/ folder the config needs. `force`
  *   overrides the `failed` mark only.
  */
+import type { ZddConfig } from '../config/schema.js';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import type { Host } from '../host/types.js';
-import type { Paths } from '../steps/types.js';
+import type { Paths } from '../core/types.js';
 import { RELEASE_ID } from './paths.js';
 import { compareIds, listReleaseIds, releaseJsonPath, type ReleaseInfo } from './release.js';
 
@@ -190,4 +191,9 @@ export async function loadCandidate(host: Host, paths: Paths, id: string): Promi
 export async function loadCandidates(host: Host, paths: Paths): Promise<Candidate[]> {
   const ids = (await listReleaseIds(host, paths)).filter((id) => RELEASE_ID.test(id));
   return Promise.all(ids.map((id) => loadCandidate(host, paths, id)));
+}
+
+/** Which folders a release must have for this config (a rollback refuses one without them). */
+export function needsOf(config: Pick<ZddConfig, 'backend' | 'frontend'>): SelectInput['needs'] {
+  return { backend: Boolean(config.backend), frontend: Boolean(config.frontend) };
 }

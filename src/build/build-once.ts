@@ -1,4 +1,4 @@
-import type { DeployContext } from '../steps/types.js';
+import type { DeployContext } from '../core/types.js';
 
 /** What the hosts of one deploy share: each user build runs once, here, and is uploaded to each. */
 export interface BuildOnce {

@@ -10,15 +10,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { findConfig, loadConfig } from '../config/load.js';
 import type { ZddConfig } from '../config/schema.js';
-import { ConfigError, type ZddError } from '../errors.js';
+import { ConfigError, type ZddError } from '../core/errors.js';
 import { LocalHost, tail } from '../host/local.js';
 import type { Host } from '../host/types.js';
-import { entrySources } from '../lib/detect.js';
-import { packagePath } from '../lib/package-root.js';
-import { describeMode, readReloadSafety, RELOAD_SAFETY_FILE } from '../lib/reload-safety.js';
-import type { Fleet } from '../lib/multi.js';
+import { entrySources } from '../init/detect.js';
+import { packagePath } from '../core/package-root.js';
+import { describeMode, readReloadSafety, RELOAD_SAFETY_FILE } from '../pm2/reload-safety.js';
+import type { Fleet } from '../deploy/hosts.js';
 import type { Reporter } from '../output/reporter.js';
-import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
+import type { CommandIO, CommandResult, GlobalOptions } from '../commands/common.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -233,7 +233,7 @@ export function findOpenFileCache(dump: string): string | undefined {
 }
 
 /**
- * The Nginx config as zdd's deploy reads it (src/lib/nginx.ts): the files in `nginx.config` when set,
+ * The Nginx config as zdd's deploy reads it (src/nginx/config.ts): the files in `nginx.config` when set,
  * else the dump of `<nginx.test> -T`.
  */
 export async function checkOpenFileCache(host: Host, config: ZddConfig): Promise<Check> {
@@ -761,7 +761,7 @@ export function checkSessionStore(config: ZddConfig): Check {
 export async function checkHosts(config: ZddConfig, out: Reporter): Promise<Check[]> {
   let fleet: Fleet;
   try {
-    const { connectFleet } = await import('../lib/multi.js');
+    const { connectFleet } = await import('../deploy/hosts.js');
     fleet = await connectFleet(config, out);
   } catch (err) {
     return [row('ssh', 'fail', (err as Error).message, (err as ZddError).hint)];

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ZddConfig } from '../config/schema.js';
 import type { Host } from '../host/types.js';
-import type { Paths, ReleaseRef } from '../steps/types.js';
+import type { Paths, ReleaseRef } from '../core/types.js';
 
 export function deployPaths(deployTo: string): Paths {
   const state = path.join(deployTo, '.zdd');

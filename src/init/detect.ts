@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isDir, isFile } from './fs-checks.js';
+import { isDir, isFile } from '../core/fs-checks.js';
 
 export const FRONTEND_DIRS = ['frontend', 'client', 'web', 'app', '.'];
 export const BACKEND_DIRS = ['backend', 'server', 'api'];

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Host } from '../host/types.js';
 import type { Reporter } from '../output/reporter.js';
-import type { DeployContext, Paths } from '../steps/types.js';
+import type { DeployContext, Paths } from '../core/types.js';
 import { RELEASE_ID, idFromLink } from './paths.js';
 
 export type ReleaseStatus = 'building' | 'ok' | 'failed';
@@ -29,7 +29,7 @@ export interface ReleaseInfo {
   error?: string;
   /** Set when a rollback moved away from it. */
   rolledBackAt?: string;
-  /** Hashes of what each part was made from (src/lib/inputs.ts): equal hashes, equal parts. */
+  /** Hashes of what each part was made from (src/build/inputs.ts): equal hashes, equal parts. */
   inputs?: { frontend?: string; backend?: string; install?: string; config?: string };
   /** Parts taken from an earlier release by hard links instead of being built: part -> release id. */
   reused?: { frontend?: string; backend?: string; install?: string };

@@ -1,10 +1,10 @@
 /** Whether a deploy has anything to do: the inputs, PM2's settings and Nginx against `current`. */
-import type { DeployContext } from '../steps/types.js';
-import { inputsFor, type Inputs } from './inputs.js';
-import { decideNginxReload } from './nginx.js';
-import { ecosystemSource } from './pm2.js';
-import { readRelease } from './release.js';
-import { instancesOf } from './reload.js';
+import type { DeployContext } from '../core/types.js';
+import { inputsFor, type Inputs } from '../build/inputs.js';
+import { decideNginxReload } from '../nginx/config.js';
+import { ecosystemSource } from '../pm2/pm2.js';
+import { readRelease } from '../releases/release.js';
+import { instancesOf } from '../pm2/reload.js';
 
 /**
  * Is this deploy a no-op? Yes when `current` is an ok release whose recorded inputs (frontend,

@@ -3,8 +3,8 @@
  * the completed steps in reverse, and at the end it always calls `cleanup` of every step that started.
  * `--dry-run` prints every step's plan and runs nothing.
  */
-import { CommandFailed, EXIT, StepFailed, ZddError } from './errors.js';
-import type { DeployContext, Plan, Step } from './steps/types.js';
+import { CommandFailed, EXIT, StepFailed, ZddError } from '../core/errors.js';
+import type { DeployContext, Plan, AnyStep } from '../core/types.js';
 
 export interface StepReport {
   id: string;
@@ -28,7 +28,7 @@ function asStepFailed(step: string, err: unknown): ZddError {
   return new StepFailed(step, msg, { cause: err });
 }
 
-export async function planSteps(steps: Step[], ctx: DeployContext): Promise<StepReport[]> {
+export async function planSteps(steps: AnyStep[], ctx: DeployContext): Promise<StepReport[]> {
   const reports: StepReport[] = [];
   for (const step of steps) {
     const plan: Plan = await step.plan(ctx);
@@ -49,12 +49,12 @@ export async function planSteps(steps: Step[], ctx: DeployContext): Promise<Step
  */
 export class StepSession {
   readonly reports: StepReport[] = [];
-  private done: Step[] = [];
-  private started: Step[] = [];
+  private done: AnyStep[] = [];
+  private started: AnyStep[] = [];
   constructor(readonly ctx: DeployContext) {}
 
   /** Run `steps` in order; a failure is reported, recorded and thrown (nothing is undone here). */
-  async run(steps: Step[]): Promise<void> {
+  async run(steps: AnyStep[]): Promise<void> {
     const { ctx, reports } = this;
     for (const step of steps) {
       if (ctx.interrupt.requested && !ctx.switched) {
@@ -76,9 +76,10 @@ export class StepSession {
         continue;
       }
       ctx.out.stepStart(step.id, plan.summary);
-      this.started.push(step);
+      if (!this.started.includes(step)) this.started.push(step);
+      this.beginAlongside(steps, step);
       try {
-        const note = await step.run(ctx);
+        const note = await step.run(ctx, plan);
         if (step.verify) await step.verify(ctx);
         const ms = performance.now() - t0;
         ctx.timings[step.id] = Math.round(ms);
@@ -98,6 +99,16 @@ export class StepSession {
         reports.push({ id: step.id, status: 'failed', ms: Math.round(ms) });
         throw failure;
       }
+    }
+  }
+
+  /** Steps that begin with `step` (the story's `beginsWith`) start their work now and run alongside it. */
+  private beginAlongside(steps: AnyStep[], step: AnyStep): void {
+    for (const later of steps) {
+      if (later.beginsWith !== step.id || !later.begin || this.started.includes(later)) continue;
+      later.begin(this.ctx);
+      // Started: its cleanup runs even when `step` fails before `later` is reached.
+      this.started.push(later);
     }
   }
 
@@ -121,7 +132,7 @@ export class StepSession {
   }
 }
 
-export async function runSteps(steps: Step[], ctx: DeployContext): Promise<StepReport[]> {
+export async function runSteps(steps: AnyStep[], ctx: DeployContext): Promise<StepReport[]> {
   const session = new StepSession(ctx);
   try {
     await session.run(steps);
@@ -134,7 +145,7 @@ export async function runSteps(steps: Step[], ctx: DeployContext): Promise<StepR
   }
 }
 
-async function undoSteps(done: Step[], ctx: DeployContext, reports: StepReport[]): Promise<void> {
+async function undoSteps(done: AnyStep[], ctx: DeployContext, reports: StepReport[]): Promise<void> {
   for (const step of [...done].reverse()) {
     if (!step.undo) continue;
     const t0 = performance.now();

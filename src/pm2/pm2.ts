@@ -2,13 +2,12 @@
  * PM2 through the host: which binary, the ecosystem file zdd writes, and `pm2 jlist` parsed into
  * what zdd needs (status, the release each instance runs, restarts).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { ZddConfig } from '../config/schema.js';
 import { onThisMachine, type Host } from '../host/types.js';
-import type { Paths } from '../steps/types.js';
+import type { Paths } from '../core/types.js';
 import { reloadSafetyArgs } from './reload-safety.js';
 
 export interface Pm2Instance {
@@ -131,7 +130,7 @@ export class Pm2Client {
   /** Connected to the daemon? False when there is none (no socket). Throws when connecting fails. */
   private async connect(): Promise<boolean> {
     if (this.connected) return true;
-    if (!existsSync(path.join(this.home(), 'rpc.sock'))) return false;
+    if (!(await this.host.stat(path.join(this.home(), 'rpc.sock')))) return false;
     this.api = await (this.apiModule ?? loadPm2Api());
     if (!this.api) this.api = await loadPm2Api();
     await new Promise<void>((resolve, reject) => this.api.connect((err: Error | null) => (err ? reject(err) : resolve())));
@@ -178,12 +177,12 @@ export class Pm2Client {
       }
     }
     const Common = requireHere('pm2/lib/Common.js');
-    const lock = readLock(path.join(this.home(), 'reload.lock'));
+    const lock = lockAge(await this.host.readFile(path.join(this.home(), 'reload.lock')));
     if (lock !== undefined)
       throw new Error(`Reload already in progress: PM2's CLI took ${path.join(this.home(), 'reload.lock')} ${Math.round(lock / 1000)} s ago`);
 
     // _startJson: the file, its apps, the one named by --only.
-    const config = Common.parseConfig(readFileSync(ecosystem), ecosystem);
+    const config = Common.parseConfig(Buffer.from((await this.host.readFile(ecosystem)) ?? ''), ecosystem);
     let apps = config.apps ?? config.pm2 ?? config;
     if (!Array.isArray(apps)) apps = [apps];
     apps = Common.verifyConfs(apps);
@@ -224,14 +223,9 @@ export class Pm2Client {
 const requireHere = createRequire(import.meta.url);
 
 /** Age in ms of PM2's reload lock when another `pm2 reload` holds it (PM2's Common.lockReload), else undefined. */
-function readLock(file: string): number | undefined {
+function lockAge(text: string | undefined): number | undefined {
   const timeout = parseInt(process.env.PM2_RELOAD_LOCK_TIMEOUT ?? '', 10) || 30_000;
-  let t: number;
-  try {
-    t = parseInt(readFileSync(file, 'utf8'), 10);
-  } catch {
-    return undefined;
-  }
+  const t = parseInt(text ?? '', 10);
   if (!Number.isFinite(t)) return undefined;
   const age = Date.now() - t;
   return age >= 0 && age < timeout ? age : undefined;

@@ -4,9 +4,9 @@
  * switch-back of a failed deploy, and rollback.
  */
 import path from 'node:path';
-import { CommandFailed, StepFailed } from '../errors.js';
+import { CommandFailed, StepFailed } from '../core/errors.js';
 import { onThisMachine } from '../host/types.js';
-import type { DeployContext } from '../steps/types.js';
+import type { DeployContext } from '../core/types.js';
 import { ensureReloadSafety } from './reload-safety.js';
 import { Pm2Client, RELOAD_IN_PROGRESS, ecosystemSource, pm2Command, type Pm2Instance } from './pm2.js';
 

@@ -1,10 +1,9 @@
 import type { ZddConfig } from '../config/schema.js';
 import type { BackgroundProcess, Host } from '../host/types.js';
-import type { BuildOnce } from '../lib/build-once.js';
-import type { Inputs, Part, Reuse, SharedPartInputs } from '../lib/inputs.js';
-import type { LockHolder } from '../lib/lock.js';
-import type { NginxDecision } from '../lib/nginx.js';
-import type { Pm2Client } from '../lib/pm2.js';
+import type { BuildOnce } from '../build/build-once.js';
+import type { Inputs, Part, Reuse, SharedPartInputs } from '../build/inputs.js';
+import type { LockHolder } from '../steps/lock.js';
+import type { Pm2Client } from '../pm2/pm2.js';
 import type { Reporter } from '../output/reporter.js';
 
 export interface Paths {
@@ -33,14 +32,18 @@ export interface RunFlags {
   force: boolean;
   /** deploy `--no-cache`: build and install everything; reuse nothing from earlier releases. */
   noCache?: boolean;
+  /** rollback: the release named on the command line (undefined: the previous good one). */
+  release?: string;
 }
 
 /** What a step would do. `skip` says why there is nothing to do. */
-export interface Plan {
+export interface Plan<T = undefined> {
   skip?: string;
   summary: string;
   /** Details shown under `--dry-run`. */
   actions?: string[];
+  /** What the plan found, handed to `run` (so `run` does not look again). */
+  found?: T;
 }
 
 /** Everything a step needs. Passed explicitly; there is no module-level state. */
@@ -109,17 +112,22 @@ export interface DeployState {
   pm2Action?: 'started' | 'reloaded';
   /** verify: how many instances run the release. */
   instances?: number;
-  /** nginx-reload: its plan's decision, for its run. */
-  nginx?: NginxDecision;
 }
 
-export interface Step {
+export interface Step<T = undefined> {
   /** 'build-frontend', 'switch', 'pm2', ... */
   id: string;
   /** Read-only: what would change; `{ skip }` when already done or not configured. */
-  plan(ctx: DeployContext): Promise<Plan>;
-  /** Does the work; safe to repeat. Returns an optional note shown next to the duration. */
-  run(ctx: DeployContext): Promise<string | void>;
+  plan(ctx: DeployContext): Promise<Plan<T>>;
+  /** Does the work, given what its plan found; safe to repeat. Returns an optional note shown next to the duration. */
+  run(ctx: DeployContext, plan: Plan<T>): Promise<string | void>;
+  /**
+   * Starts the work early without waiting for it, when the step named `beginsWith` starts (the story
+   * says which); `run` then waits for what began.
+   */
+  begin?(ctx: DeployContext): void;
+  /** Set by the story (deploy/story.ts): the step during which this one begins. */
+  beginsWith?: string;
   /** The post-condition; throws when it does not hold. */
   verify?(ctx: DeployContext): Promise<void>;
   /** Reverts `run` after a later step failed; safe to repeat. */
@@ -127,3 +135,6 @@ export interface Step {
   /** Always called at the end for every step that started (release the lock, stop the canary). */
   cleanup?(ctx: DeployContext): Promise<void>;
 }
+
+/** A step of any plan type, as the runner and the story hold them. */
+export type AnyStep = Step<any>;

@@ -14,20 +14,20 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CommandResult } from '../commands/common.js';
 import type { ZddConfig } from '../config/schema.js';
-import { EXIT, StepFailed, ZddError, exitCodeOf } from '../errors.js';
+import { EXIT, StepFailed, ZddError, exitCodeOf } from '../core/errors.js';
 import { LocalHost } from '../host/local.js';
 import { PrintingHost } from '../host/printing.js';
 import { SshHost, parseHostString, type SshTarget } from '../host/ssh.js';
 import type { Host } from '../host/types.js';
 import { formatMs, type Reporter } from '../output/reporter.js';
-import { Interrupted, StepSession, planSteps } from '../runner.js';
-import type { DeployContext, RunFlags, Step } from '../steps/types.js';
-import { buildOnceOf, type BuildOnce } from './build-once.js';
+import { Interrupted, StepSession, planSteps } from './runner.js';
+import type { DeployContext, RunFlags, AnyStep } from '../core/types.js';
+import { buildOnceOf, type BuildOnce } from '../build/build-once.js';
 import { newContext, trapSignals } from './context.js';
-import type { SharedPartInputs } from './inputs.js';
-import { pathsFor } from './paths.js';
-import { appendHistory, currentId, failedRunEntry } from './release.js';
-import { closePm2 } from './reload.js';
+import type { SharedPartInputs } from '../build/inputs.js';
+import { pathsFor } from '../releases/paths.js';
+import { appendHistory, currentId, failedRunEntry } from '../releases/release.js';
+import { closePm2 } from '../pm2/reload.js';
 
 export interface HostEntry {
   target: SshTarget;
@@ -136,11 +136,11 @@ export function batchesOf<T>(items: T[], size: number | undefined): T[][] {
 
 export interface Phases {
   /** Every host, in parallel; nothing is switched anywhere until all succeeded. */
-  prepare: (r: HostRun) => Step[];
+  prepare: (r: HostRun) => AnyStep[];
   /** A batch at a time. */
-  switch: Step[];
+  switch: AnyStep[];
   /** Every host, once all batches are verified. */
-  finish: Step[];
+  finish: AnyStep[];
 }
 
 export interface MultiExecution {
@@ -165,7 +165,7 @@ function hostJson(r: HostRun) {
 }
 
 /** Run `steps` on several hosts at once; the first failure (all are awaited) is rethrown. */
-async function onAll(runs: HostRun[], steps: (r: HostRun) => Step[]): Promise<void> {
+async function onAll(runs: HostRun[], steps: (r: HostRun) => AnyStep[]): Promise<void> {
   const results = await Promise.allSettled(runs.map((r) => r.session.run(steps(r))));
   const failures = results.flatMap((res, i) => (res.status === 'rejected' ? [{ run: runs[i]!, err: res.reason as Error }] : []));
   if (failures.length === 0) return;
@@ -250,7 +250,7 @@ async function recordHostFailure(r: HostRun, message: string, run: MultiExecutio
 }
 
 /** A step that does nothing on this host, saying why (beforeSwitch on the first host only). */
-export function skipped(step: Step, why: string): Step {
+export function skipped(step: AnyStep, why: string): AnyStep {
   return { id: step.id, plan: async () => ({ skip: why, summary: '' }), run: async () => undefined };
 }
 

@@ -1,5 +1,5 @@
 import type { Host, ExecOptions, ExecResult } from '../host/types.js';
-import type { DeployContext } from '../steps/types.js';
+import type { DeployContext } from '../core/types.js';
 
 /**
  * Run a command line the user wrote in the config (build, install, hooks, nginx test/reload): shown

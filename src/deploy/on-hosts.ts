@@ -1,34 +1,20 @@
 /**
  * `zdd deploy` and `zdd rollback` when the config has `hosts`: the same steps as on one machine, run
- * on every host through SSH in two phases (see lib/multi.ts). One release id on every host.
+ * on every host through SSH in two phases (see deploy/hosts.ts). One release id on every host.
  */
-import { promises as fs } from 'node:fs';
 import type { ZddConfig } from '../config/schema.js';
-import { EXIT, UsageError } from '../errors.js';
-import { runHook } from '../lib/hooks.js';
-import { inputsFor } from '../lib/inputs.js';
-import { buildOnceOf, connectFleet, executeOnHosts, hostContexts, skipped, type HostRun, type Phases } from '../lib/multi.js';
-import { freshReleaseId, pathsFor, releaseRef } from '../lib/paths.js';
-import { currentId, updateRelease } from '../lib/release.js';
-import { loadCandidates, selectTarget } from '../lib/select.js';
-import { unchangedSince } from '../lib/unchanged.js';
-import { stepsFor } from '../steps/rollback.js';
+import { EXIT, UsageError } from '../core/errors.js';
+import { runHook } from '../steps/hooks.js';
+import { inputsFor } from '../build/inputs.js';
+import { buildOnceOf, connectFleet, executeOnHosts, hostContexts, skipped, type HostRun, type Phases } from './hosts.js';
+import { freshReleaseId, pathsFor, releaseRef } from '../releases/paths.js';
+import { currentId, updateRelease } from '../releases/release.js';
+import { loadCandidates, needsOf, selectTarget } from '../releases/select.js';
+import { unchangedSince } from './unchanged.js';
 import { beforeSwitch } from '../steps/hooks.js';
-import { deploySteps } from '../steps/index.js';
-import { switchCurrent } from '../steps/switch.js';
-import type { RunFlags, Step } from '../steps/types.js';
-import type { CommandIO, CommandResult } from './common.js';
-
-/** Split a step list at `switch`: what runs before it on every host, and from it on (per batch). */
-function splitAtSwitch(steps: Step[], finishIds: string[]): { prepare: Step[]; switch: Step[]; finish: Step[] } {
-  const i = steps.findIndex((s) => s.id === switchCurrent.id);
-  const after = steps.slice(i);
-  return {
-    prepare: steps.slice(0, i),
-    switch: after.filter((s) => !finishIds.includes(s.id)),
-    finish: after.filter((s) => finishIds.includes(s.id)),
-  };
-}
+import { phasesOf } from './story.js';
+import type { RunFlags } from '../core/types.js';
+import type { CommandIO, CommandResult } from '../commands/common.js';
 
 export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: CommandIO): Promise<CommandResult> {
   const fleet = await connectFleet(config, io.out);
@@ -66,7 +52,7 @@ export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: Comm
       });
     }
 
-    const parts = splitAtSwitch(deploySteps, ['record', 'prune']);
+    const parts = phasesOf('deploy');
     const everywhere = config.rollout.beforeSwitch === 'all';
     const firstName = runs[0]!.host.name;
     const phases: Phases = {
@@ -74,7 +60,7 @@ export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: Comm
         everywhere || r.ctx.state.hostIndex === 0
           ? parts.prepare
           : parts.prepare.map((s) =>
-              s === beforeSwitch && config.hooks.beforeSwitch.length ? skipped(s, `runs on ${firstName} only (rollout.beforeSwitch: "first")`) : s,
+              s.id === beforeSwitch.id && config.hooks.beforeSwitch.length ? skipped(s, `runs on ${firstName} only (rollout.beforeSwitch: "first")`) : s,
             ),
       switch: parts.switch,
       finish: parts.finish,
@@ -105,12 +91,13 @@ export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: Comm
     return result;
   } finally {
     const once = runs[0] ? buildOnceOf(runs[0].ctx) : undefined;
-    for (const d of once?.dirs ?? []) await fs.rm(d, { recursive: true, force: true });
+    for (const d of once?.dirs ?? []) await runs[0]!.ctx.builder.remove(d);
     await fleet.close();
   }
 }
 
-export async function rollbackOnHosts(config: ZddConfig, flags: RunFlags, io: CommandIO, requested: string | undefined): Promise<CommandResult> {
+export async function rollbackOnHosts(config: ZddConfig, flags: RunFlags, io: CommandIO): Promise<CommandResult> {
+  const requested = flags.release;
   const fleet = await connectFleet(config, io.out);
   try {
     // Choose on every host; they must agree on one release id, which every host must have.
@@ -124,7 +111,7 @@ export async function rollbackOnHosts(config: ZddConfig, flags: RunFlags, io: Co
             current,
             candidates: await loadCandidates(h, paths),
             force: flags.force,
-            needs: { backend: Boolean(config.backend), frontend: Boolean(config.frontend) },
+            needs: needsOf(config),
           };
           // A named release that is already current here: this host is there (hosts that disagree
           // are put back on one release this way).
@@ -151,7 +138,7 @@ export async function rollbackOnHosts(config: ZddConfig, flags: RunFlags, io: Co
     for (const [i, r] of all.entries()) if (choices[i]!.already) r.ctx.out.info(`already on ${id}; left as it is`);
     const runs = all.filter((_, i) => !choices[i]!.already);
     for (const r of runs) r.ctx.release = releaseRef(r.ctx.paths, id);
-    const parts = splitAtSwitch(stepsFor(requested, flags.force), ['record']);
+    const parts = phasesOf('rollback');
     const from = [...new Set(runs.map((r) => r.ctx.previous?.id ?? 'nothing'))].join('/');
     io.out.info(`${flags.dryRun ? 'dry run: ' : ''}rolling back ${config.app} on ${runs.length} hosts: ${from} -> ${id}`);
     return await executeOnHosts(

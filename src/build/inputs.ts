@@ -22,9 +22,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ZddConfig } from '../config/schema.js';
 import { onThisMachine } from '../host/types.js';
-import type { DeployContext, ReleaseRef } from '../steps/types.js';
-import { releaseRef } from './paths.js';
-import { listReleaseIds, readRelease, type ReleaseInfo } from './release.js';
+import type { DeployContext, ReleaseRef } from '../core/types.js';
+import { releaseRef } from '../releases/paths.js';
+import { listReleaseIds, readRelease, type ReleaseInfo } from '../releases/release.js';
 
 /** Bump when what goes into a hash changes: releases recorded before then are never reused. */
 export const INPUTS_VERSION = 1;
