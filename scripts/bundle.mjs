@@ -3,7 +3,7 @@
 // at a time cost a deploy or a rollback about 0.1 s of start-up (0.2 s on a busy machine); the bundle
 // loads them as a handful of files. Only small, pure-ESM dependencies are bundled; PM2, execa, jiti
 // and ora stay packages, loaded as before. dist/ from tsc stays the library (`zdd`,
-// `zdd/runtime`) and the source of the SSH agent.
+// `zdd/runtime`).
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
@@ -32,5 +32,16 @@ await build({
   platform: 'node',
   external: (id) => id.startsWith('node:'),
   output: { file: 'dist/runtime/reload-safe.cjs', format: 'cjs' },
+  logLevel: 'warn',
+});
+
+// The SSH host's agent (src/host/agent.ts with the host code it runs) as one ES module with no
+// imports but Node's: zdd ships this one file to each target (see src/host/ssh.ts).
+await build({
+  cwd: root,
+  input: 'dist/host/agent.js',
+  platform: 'node',
+  external: (id) => id.startsWith('node:'),
+  output: { file: 'dist/host/agent.mjs', format: 'esm' },
   logLevel: 'warn',
 });

@@ -38,7 +38,7 @@ fi
 
 # Lint and formatting (Biome): a failure here names the file and the rule; `npm run format` fixes most.
 npx biome ci --error-on-warnings .
-node scripts/check-cycles.mjs
+node scripts/check-imports.mjs
 npm run build
 node scripts/config-reference.mjs --check README.md
 if [ $# -gt 0 ]; then

@@ -158,7 +158,7 @@ export async function frontendInputs(config: ZddConfig, env: NodeJS.ProcessEnv):
     files,
     build: f.build,
     outDir: normalizeRel(f.outDir),
-    precompress: [f.precompress ?? true, f.precompressMinBytes ?? 1024],
+    precompress: [f.precompress, f.precompressMinBytes],
     lock: lock?.hash ?? null,
     env: pickEnv(env, frontendEnv),
   });

@@ -11,8 +11,6 @@ import zlib from 'node:zlib';
 import type { ZddConfig } from '../config/schema.js';
 import type { Host } from '../host/types.js';
 
-export const DEFAULT_MIN_BYTES = 1024;
-
 /** Text (or otherwise compressible) files, by extension. Images, fonts in woff/woff2 and media are already compressed. */
 export const COMPRESSIBLE = /\.(?:m?js|cjs|css|html?|json|map|svg|txt|xml|webmanifest|wasm|ico|ttf|otf|eot)$/i;
 
@@ -27,7 +25,7 @@ export interface PrecompressOptions {
 /** `frontend.precompress` / `frontend.precompressMinBytes`. */
 export function precompressOptions(config: ZddConfig): PrecompressOptions {
   const f = config.frontend;
-  return { enabled: Boolean(f) && (f?.precompress ?? true), minBytes: f?.precompressMinBytes ?? DEFAULT_MIN_BYTES };
+  return { enabled: Boolean(f?.precompress), minBytes: f?.precompressMinBytes ?? 0 };
 }
 
 /** Does Node's zlib do brotli here? (Since Node 11.7; checked rather than assumed.) */

@@ -1,7 +1,7 @@
 /**
  * The one source of truth for zdd's configuration: types are inferred from it, defaults are filled
  * by it, the JSON Schema in schema/zdd.schema.json is generated from it and the README's config
- * reference is checked against it. Keys follow ../shared/CONTRACT.md.
+ * reference is checked against it. Its keys are a contract with users: add, never rename or remove.
  */
 import { z } from 'zod';
 

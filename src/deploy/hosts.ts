@@ -17,7 +17,8 @@ import type { ZddConfig } from '../config/schema.js';
 import { EXIT, StepFailed, ZddError, exitCodeOf } from '../core/errors.js';
 import { LocalHost } from '../host/local.js';
 import { PrintingHost } from '../host/printing.js';
-import { SshHost, parseHostString, type SshTarget } from '../host/ssh.js';
+import { parseHostString } from '../core/host-string.js';
+import { SshHost, type SshTarget } from '../host/ssh.js';
 import type { Host } from '../host/types.js';
 import { formatMs, type Reporter } from '../output/reporter.js';
 import { Interrupted, StepSession, planSteps } from './runner.js';
@@ -38,7 +39,12 @@ export interface HostEntry {
 /** The hosts of a config, each with its own deployTo and environment. */
 export function hostEntries(config: ZddConfig): HostEntry[] {
   return (config.hosts ?? []).map((h) => {
-    if (typeof h === 'string') return { target: parseHostString(h), config };
+    if (typeof h === 'string') {
+      // The config's loader checked the string already.
+      const target = parseHostString(h);
+      if (!target) throw new ZddError(`hosts: "${h}" is not user@host[:port]`);
+      return { target, config };
+    }
     const target: SshTarget = { host: h.host, ...(h.user ? { user: h.user } : {}), ...(h.port ? { port: h.port } : {}), ...(h.env ? { env: h.env } : {}) };
     return { target, config: h.deployTo ? { ...config, deployTo: h.deployTo } : config };
   });

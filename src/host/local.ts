@@ -1,12 +1,13 @@
 import { CommandFailed } from '../core/errors.js';
-import { NodeOps, rawExec, tail, type RawExecRequest, type RawExecResult } from './node-ops.js';
+import { NodeOps, tail } from './node-ops.js';
+import { rawExec, type RawExecRequest, type RawExecResult } from './processes.js';
 import type { ExecOptions, ExecResult, Host } from './types.js';
 
 export { tail } from './node-ops.js';
 
 /**
  * The machine zdd runs on: Node's built-ins for files and processes, and for commands too (the same
- * `rawExec` the SSH host's agent runs; no process library to load on every start).
+ * `rawExec` the SSH host's agent runs (processes.ts); no process library to load on every start).
  */
 export class LocalHost extends NodeOps implements Host {
   readonly name = 'local';

@@ -1,6 +1,6 @@
 /**
  * A host reached over OpenSSH. One master connection per host (ControlMaster in a private socket
- * folder) carries everything: a long-lived agent (this package's node-ops.js, shipped once per version
+ * folder) carries everything: a long-lived agent (this package's dist/host/agent.mjs, shipped once per version
  * into ~/.cache/zdd on the target and run with `node`) that does the Host operations, and `rsync` for
  * uploads. Requests travel as JSON over the agent's stdin, so no value from the config (a deployTo with
  * spaces, quotes or `$(…)`, the app's environment) ever reaches a remote shell or a command line.
@@ -10,8 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CommandFailed, ZddError } from '../core/errors.js';
-import { parseHostString as parseHost } from '../core/host-string.js';
-import type { RawExecRequest, RawExecResult } from './node-ops.js';
+import type { RawExecRequest, RawExecResult } from './processes.js';
 import { packagePath } from '../core/package-root.js';
 import { commandFailure } from './local.js';
 import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpResult, LinkResult, SpawnOptions, UploadResult } from './types.js';
@@ -32,20 +31,14 @@ export interface SshSettings {
 }
 
 /** `user@host[:port]` as in the config (the loader has checked it). */
-export function parseHostString(s: string): SshTarget {
-  const t = parseHost(s);
-  if (!t) throw new ZddError(`hosts: "${s}" is not user@host[:port]`);
-  return t;
-}
-
 export function targetName(t: SshTarget): string {
   return `${t.user ? `${t.user}@` : ''}${t.host}${t.port && t.port !== 22 ? `:${t.port}` : ''}`;
 }
 
 /** The agent's source and where it lives on a target: one folder per content hash. */
 function agentFile(): { source: string; dir: string } {
-  // tsc's output (the CLI bundle and the TypeScript sources in tests use the same file).
-  const source = readFileSync(packagePath('dist', 'host', 'node-ops.js'), 'utf8');
+  // The build's one-file bundle of agent.ts (the CLI bundle and the TypeScript sources in tests use the same file).
+  const source = readFileSync(packagePath('dist', 'host', 'agent.mjs'), 'utf8');
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
   return { source, dir: `.cache/zdd/agent-${hash}` };
 }

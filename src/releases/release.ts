@@ -56,14 +56,19 @@ export function releaseJsonPath(paths: Paths, id: string): string {
   return path.join(paths.releases, id, 'release.json');
 }
 
+/** A release.json's text as a record; throws (saying why) when it is not JSON or not a release record. */
+export function parseRelease(text: string): ReleaseInfo {
+  const data = JSON.parse(text) as ReleaseInfo;
+  if (typeof data !== 'object' || data === null || typeof data.status !== 'string') throw new Error('not a release record');
+  return data;
+}
+
 export async function readRelease(host: Host, paths: Paths, id: string, out?: Reporter): Promise<ReleaseInfo | undefined> {
   const file = releaseJsonPath(paths, id);
   const text = await host.readFile(file);
   if (text === undefined) return undefined;
   try {
-    const data = JSON.parse(text) as ReleaseInfo;
-    if (typeof data !== 'object' || data === null || typeof data.status !== 'string') throw new Error('not a release record');
-    return data;
+    return parseRelease(text);
   } catch (err) {
     out?.warn(`${file} is corrupt (${(err as Error).message}); skipping it`);
     return undefined;

@@ -19,7 +19,7 @@ import { UsageError } from '../core/errors.js';
 import type { Host } from '../host/types.js';
 import type { Paths } from '../core/types.js';
 import { RELEASE_ID } from './paths.js';
-import { compareIds, listReleaseIds, releaseJsonPath, type ReleaseInfo } from './release.js';
+import { compareIds, listReleaseIds, parseRelease, releaseJsonPath, type ReleaseInfo } from './release.js';
 
 /** What zdd knows about one folder under releases/, enough to decide whether it can be served. */
 export interface Candidate {
@@ -176,9 +176,7 @@ export async function loadCandidate(host: Host, paths: Paths, id: string): Promi
   if (text === undefined) record = { ok: false, problem: `its release.json is missing (${file})` };
   else {
     try {
-      const info = JSON.parse(text) as ReleaseInfo;
-      if (typeof info !== 'object' || info === null || typeof info.status !== 'string') throw new Error('not a release record');
-      record = { ok: true, info };
+      record = { ok: true, info: parseRelease(text) };
     } catch (err) {
       record = { ok: false, problem: `its release.json is corrupt (${(err as Error).message})` };
     }

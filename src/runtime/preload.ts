@@ -19,7 +19,9 @@
 import net from 'node:net';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { clusterWorker, flushOutput, httpDrain, leaveCluster, msValue, quietPeriodOf, shared, type HttpDrain } from './index.js';
+import { httpDrain, type HttpDrain } from './drain.js';
+import { shared } from './index.js';
+import { clusterWorker, flushOutput, leaveCluster, msValue, quietPeriodOf } from './process.js';
 
 const PREFIX = 'zdd reload-safety';
 const say = (line: string) => console.log(`${PREFIX} pid=${process.pid}: ${line}`);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { StepFailed } from '../core/errors.js';
-import { MANIFEST, type FrontendManifest } from './carry-over.js';
+import { MANIFEST, parseManifest } from './carry-over.js';
 import { formatBytes } from '../output/table.js';
 import { buildOnceOf, type BuildOnce } from '../build/build-once.js';
 import { findReusable, markReused, type Reuse } from '../build/inputs.js';
@@ -22,7 +22,7 @@ async function linkOwnFrontend(ctx: DeployContext, from: ReleaseRef, dest: strin
   const text = await ctx.host.readFile(path.join(from.dir, MANIFEST));
   if (text !== undefined) {
     try {
-      carried = (JSON.parse(text) as FrontendManifest).carried ?? {};
+      carried = parseManifest(text).carried ?? {};
     } catch {
       throw new StepFailed('build-frontend', `${path.join(from.dir, MANIFEST)} is corrupt; cannot tell its own files from carried ones`, {
         hint: 'run zdd deploy --no-cache to build the frontend',

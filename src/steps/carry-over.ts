@@ -23,7 +23,6 @@ import { listReleaseIds, readRelease, type ReleaseInfo } from '../releases/relea
 import { formatBytes } from '../output/table.js';
 
 export const MANIFEST = 'frontend-files.json';
-export const DEFAULT_CARRY_OVER = ['assets'];
 
 export interface FrontendManifest {
   /** Files the release's build produced (paths relative to frontend/, under the carry-over folders). */
@@ -36,7 +35,7 @@ export interface FrontendManifest {
 export function carryOverDirs(config: ZddConfig): string[] {
   const f = config.frontend;
   if (!f) return [];
-  return normalizeDirs(f.carryOver ?? DEFAULT_CARRY_OVER);
+  return normalizeDirs(f.carryOver);
 }
 
 /** "assets", "./assets/", "static/js" -> "assets", "static/js"; anything escaping frontend/ is dropped. */
@@ -98,13 +97,18 @@ export interface CarryPlan {
   alreadyThere: number;
 }
 
+/** A frontend-files.json's text as a manifest; throws when it is not one. */
+export function parseManifest(text: string): FrontendManifest {
+  const m = JSON.parse(text) as FrontendManifest;
+  if (typeof m !== 'object' || m === null || !Array.isArray(m.own)) throw new Error('not a frontend manifest');
+  return m;
+}
+
 async function readManifest(host: Host, file: string): Promise<FrontendManifest | undefined> {
   const text = await host.readFile(file);
   if (text === undefined) return undefined;
   try {
-    const m = JSON.parse(text) as FrontendManifest;
-    if (!Array.isArray(m.own)) return undefined;
-    return m;
+    return parseManifest(text);
   } catch {
     return undefined;
   }

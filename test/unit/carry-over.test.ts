@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ZddConfig } from '../../src/config/schema.js';
+import { frontendSchema, type ZddConfig } from '../../src/config/schema.js';
 import { LocalHost } from '../../src/host/local.js';
 import { PrintingHost } from '../../src/host/printing.js';
 import { RecordingHost } from '../../src/host/recording.js';
@@ -120,7 +120,8 @@ describe('carry-over picks the right files', () => {
     expect(plan.items.map((i) => i.rel).sort()).toEqual(['fonts/f.woff2', 'static/js/s.js']);
     expect((await planCarryOver(host, paths, releaseRef(paths, id(2)), [], 5)).items).toEqual([]);
 
-    const cfg = (frontend: Record<string, unknown> | undefined) => ({ frontend }) as unknown as ZddConfig;
+    // The schema's default, as a loaded config has it.
+    const cfg = (frontend: Record<string, unknown> | undefined) => ({ frontend: frontend && frontendSchema.parse(frontend) }) as unknown as ZddConfig;
     expect(carryOverDirs(cfg({ root: '/x' }))).toEqual(['assets']);
     expect(carryOverDirs(cfg({ root: '/x', carryOver: [] }))).toEqual([]);
     expect(carryOverDirs(cfg(undefined))).toEqual([]);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ZddConfig } from '../../src/config/schema.js';
+import { frontendSchema, type ZddConfig } from '../../src/config/schema.js';
 import { LocalHost } from '../../src/host/local.js';
 import { RecordingHost } from '../../src/host/recording.js';
 import { brotliAvailable, describePrecompress, precompressDir, precompressOptions, shouldCompress } from '../../src/build/precompress.js';
@@ -111,8 +111,9 @@ describe('options', () => {
     expect(shouldCompress('assets/a.png', 9000, 1024)).toBe(false);
   });
 
-  it('frontend.precompress defaults to on with a 1024-byte threshold', () => {
-    const cfg = (frontend: Record<string, unknown> | undefined) => ({ frontend }) as unknown as ZddConfig;
+  it('frontend.precompress defaults to on with a 1024-byte threshold (the schema\'s defaults)', () => {
+    const cfg = (frontend: Record<string, unknown> | undefined) =>
+      ({ frontend: frontend && frontendSchema.parse({ build: 'npm run build', ...frontend }) }) as unknown as ZddConfig;
     expect(precompressOptions(cfg({ root: '/x' }))).toEqual({ enabled: true, minBytes: 1024 });
     expect(precompressOptions(cfg({ root: '/x', precompress: false }))).toMatchObject({ enabled: false });
     expect(precompressOptions(cfg({ root: '/x', precompressMinBytes: 10 }))).toMatchObject({ minBytes: 10 });

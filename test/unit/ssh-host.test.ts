@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandFailed } from '../../src/core/errors.js';
-import { SshHost, parseHostString, targetName } from '../../src/host/ssh.js';
+import { parseHostString } from '../../src/core/host-string.js';
+import { SshHost, targetName } from '../../src/host/ssh.js';
 import { batchesOf, hostEntries } from '../../src/deploy/hosts.js';
 
 describe('parseHostString / targetName / hostEntries / batchesOf', () => {
@@ -17,7 +18,8 @@ describe('parseHostString / targetName / hostEntries / batchesOf', () => {
     expect(parseHostString('deploy@web1.example.com')).toEqual({ user: 'deploy', host: 'web1.example.com' });
     expect(parseHostString('web2:2222')).toEqual({ user: undefined, host: 'web2', port: 2222 });
     expect(parseHostString('ops@[2001:db8::1]:22')).toEqual({ user: 'ops', host: '2001:db8::1', port: 22 });
-    expect(() => parseHostString('a b')).toThrow(/user@host\[:port\]/);
+    expect(parseHostString('a b')).toBeUndefined();
+    expect(() => hostEntries({ hosts: ['a b'] } as any)).toThrow(/user@host\[:port\]/);
     expect(targetName({ user: 'deploy', host: 'web1', port: 22 })).toBe('deploy@web1');
     expect(targetName({ host: 'web1', port: 2222 })).toBe('web1:2222');
   });

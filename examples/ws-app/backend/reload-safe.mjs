@@ -1,5 +1,5 @@
 // reload-safe.mjs: zdd's runtime helper (the package exports it as `zdd/runtime`), to copy into a
-// backend. Zero dependencies; Node >= 18.2. Generated from src/runtime/index.ts: do not edit here.
+// backend. Zero dependencies; Node >= 18.2. Generated from src/runtime/: do not edit here.
 /**
  * zdd/runtime: make a Node HTTP server safe to reload under a PM2 cluster. Zero dependencies.
  *
@@ -99,6 +99,7 @@ export function msValue(value, fallback) {
 }
 /** The quiet period of a drain: option, else env ZDD_QUIET_PERIOD, else 250 ms. */
 export const quietPeriodOf = (option) => msValue(option ?? process.env.ZDD_QUIET_PERIOD, 250);
+
 const DRAIN = Symbol.for('zdd.http-drain');
 /** net.Server's close(): stops accepting without http.Server's closeIdleConnections() (Node >= 19). */
 function netClose(server) {
@@ -216,6 +217,7 @@ export function httpDrain(server) {
     server[DRAIN] = drain;
     return drain;
 }
+
 export function shared() {
     const g = globalThis;
     return (g[Symbol.for('zdd.reload-safe')] ??= { managed: new WeakSet(), draining: false });
