@@ -16,7 +16,7 @@ const actions: Record<string, () => Promise<Action>> = {
   releases: async () => (await import('./commands/releases.js')).releasesCommand as Action,
   status: async () => (await import('./commands/status.js')).statusCommand as Action,
   init: async () => (await import('./commands/init.js')).initCommand as Action,
-  doctor: async () => (await import('./doctor/doctor.js')).doctorCommand as Action,
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand as Action,
   unlock: async () => (await import('./commands/unlock.js')).unlockCommand as Action,
 };
 

@@ -9,7 +9,7 @@ import { formatMs } from '../output/reporter.js';
 import { planSteps, runSteps, type StepReport } from './runner.js';
 import type { DeployContext, AnyStep } from '../core/types.js';
 import { trapSignals } from './context.js';
-import { appendHistory, failedRunEntry } from '../releases/release.js';
+import { appendHistory, runEntry } from '../releases/release.js';
 import { closePm2 } from '../pm2/reload.js';
 
 export function releaseJson(ctx: DeployContext) {
@@ -76,7 +76,7 @@ async function recordFailure(ctx: DeployContext, err: unknown, run: Execution): 
   if (ctx.state.lock) {
     await run.afterFailure?.(message);
     const me = await ctx.host.identity();
-    await appendHistory(ctx.host, ctx.paths, failedRunEntry(ctx, message, me)).catch(() => {});
+    await appendHistory(ctx.host, ctx.paths, runEntry(ctx, me, { result: 'failed', error: message })).catch(() => {});
   }
   const serving = ctx.switched ? ctx.release.id : ctx.previous?.id;
   const where = serving ? `the site still serves ${serving}` : 'nothing was serving before; nothing serves now';

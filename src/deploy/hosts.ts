@@ -27,7 +27,7 @@ import { buildOnceOf, type BuildOnce } from '../build/build-once.js';
 import { newContext, trapSignals } from './context.js';
 import type { SharedPartInputs } from '../build/inputs.js';
 import { pathsFor } from '../releases/paths.js';
-import { appendHistory, currentId, failedRunEntry } from '../releases/release.js';
+import { appendHistory, currentId, runEntry } from '../releases/release.js';
 import { closePm2 } from '../pm2/reload.js';
 
 export interface HostEntry {
@@ -252,7 +252,7 @@ async function recordHostFailure(r: HostRun, message: string, run: MultiExecutio
   if (!ctx.state.lock) return;
   await run.afterFailure?.(r, message).catch(() => {});
   const me = await ctx.host.identity().catch(() => ({ user: 'unknown', hostname: r.host.name }));
-  await appendHistory(ctx.host, ctx.paths, failedRunEntry(ctx, message, me)).catch(() => {});
+  await appendHistory(ctx.host, ctx.paths, runEntry(ctx, me, { result: 'failed', error: message })).catch(() => {});
 }
 
 /** A step that does nothing on this host, saying why (beforeSwitch on the first host only). */

@@ -1,6 +1,7 @@
 /**
- * PM2 through the host: which binary, the ecosystem file zdd writes, and `pm2 jlist` parsed into
- * what zdd needs (status, the release each instance runs, restarts).
+ * PM2 through the host: which binary (and its version, read without starting a daemon), the
+ * ecosystem file zdd writes, and `pm2 jlist` parsed into what zdd needs (status, the release each
+ * instance runs, restarts).
  */
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -9,6 +10,8 @@ import type { ZddConfig } from '../config/schema.js';
 import { onThisMachine, type Host } from '../host/types.js';
 import type { Paths } from '../core/types.js';
 import { reloadSafetyArgs } from './reload-safety.js';
+
+const requireHere = createRequire(import.meta.url);
 
 export interface Pm2Instance {
   pmId: number;
@@ -23,13 +26,76 @@ export interface Pm2Instance {
   execMode: string;
 }
 
+export interface Pm2Found {
+  /** The command that runs it. */
+  argv: string[];
+  /** Where it was found: the `pm2` on the host's PATH, or the folder of zdd's own pm2 package. */
+  path: string;
+  /** zdd's own dependency (a package on the machine zdd runs on), not a pm2 on the host's PATH. */
+  own: boolean;
+}
+
+/**
+ * Which PM2 zdd runs on a host: `pm2` on the host's PATH, else the one zdd depends on (run with
+ * this Node); undefined when there is neither. `env` is for the lookup only (a test's PATH).
+ * Transport errors of the host are thrown.
+ */
+export async function findPm2(host: Host, env?: Record<string, string | undefined>): Promise<Pm2Found | undefined> {
+  const which = await host.exec(['sh', '-c', 'command -v pm2'], { reject: false, readOnly: true, ...(env ? { env } : {}) });
+  const onPath = which.exitCode === 0 ? which.stdout.trim() : '';
+  if (onPath) return { argv: [onPath], path: onPath, own: false };
+  const dir = ownPm2Dir();
+  return dir ? { argv: [process.execPath, path.join(dir, 'bin', 'pm2')], path: dir, own: true } : undefined;
+}
+
+/** The folder of the pm2 package zdd depends on, if it is installed. */
+function ownPm2Dir(): string | undefined {
+  try {
+    return path.dirname(requireHere.resolve('pm2/package.json'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** `pm2` on PATH, else the one zdd depends on (run with node). */
 export async function pm2Command(host: Host): Promise<string[]> {
-  const which = await host.exec(['sh', '-c', 'command -v pm2'], { reject: false, readOnly: true });
-  if (which.exitCode === 0 && which.stdout.trim()) return [which.stdout.trim()];
-  const require = createRequire(import.meta.url);
-  const pkgDir = path.dirname(require.resolve('pm2/package.json'));
-  return [process.execPath, path.join(pkgDir, 'bin', 'pm2')];
+  const found = await findPm2(host);
+  if (!found) throw new Error('pm2 not found: neither on the PATH nor installed with zdd (npm install -g pm2)');
+  return found.argv;
+}
+
+/**
+ * The pm2 nearest package.json at or above a file (after symlinks), run with `node -e <this> <file>`:
+ * prints its version, exits 1 when there is none.
+ */
+const PM2_VERSION_OF = `const fs = require('node:fs'), path = require('node:path');
+let dir;
+try { dir = path.dirname(fs.realpathSync(process.argv[1])); } catch { process.exit(1); }
+for (;;) {
+  try {
+    const j = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    if (j.name === 'pm2') { console.log(j.version ?? ''); process.exit(0); }
+  } catch {}
+  const up = path.dirname(dir);
+  if (up === dir) process.exit(1);
+  dir = up;
+}`;
+
+/**
+ * The version of a PM2 found by findPm2, read from its package.json: never by running
+ * `pm2 --version`, which starts a PM2 daemon when none runs. Undefined when it cannot be told.
+ */
+export async function pm2Version(host: Host, found: Pm2Found): Promise<string | undefined> {
+  if (found.own) {
+    try {
+      return (requireHere('pm2/package.json') as { version?: string }).version;
+    } catch {
+      return undefined;
+    }
+  }
+  const node = onThisMachine(host) ? process.execPath : 'node';
+  const r = await host.exec([node, '-e', PM2_VERSION_OF, found.path], { reject: false, readOnly: true, timeoutMs: 10_000 }).catch(() => undefined);
+  return r?.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }
 
 export function ecosystemSource(config: ZddConfig, paths: Paths, releaseId: string): string {
@@ -219,8 +285,6 @@ export class Pm2Client {
     }
   }
 }
-
-const requireHere = createRequire(import.meta.url);
 
 /** Age in ms of PM2's reload lock when another `pm2 reload` holds it (PM2's Common.lockReload), else undefined. */
 function lockAge(text: string | undefined): number | undefined {

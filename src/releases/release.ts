@@ -118,21 +118,22 @@ export async function readHistory(host: Host, paths: Paths, out?: Reporter): Pro
   }
 }
 
-/** The history line of a deploy or rollback that failed, by whom and where. */
-export function failedRunEntry(
+/** The history line of a deploy or rollback: what, by whom and where, and how it ended. */
+export function runEntry(
   ctx: Pick<DeployContext, 'command' | 'release' | 'previous'>,
-  message: string,
   me: { user: string; hostname: string },
+  outcome: { result: 'ok'; durationMs: number; at?: Date } | { result: 'failed'; error: string },
 ): HistoryEntry {
+  const at = ('at' in outcome && outcome.at) || new Date();
   return {
-    at: new Date().toISOString(),
+    at: at.toISOString(),
     action: ctx.command,
-    result: 'failed',
+    result: outcome.result,
     release: ctx.release.id,
     from: ctx.previous?.id ?? null,
     user: me.user,
     host: me.hostname,
-    error: message,
+    ...(outcome.result === 'ok' ? { durationMs: outcome.durationMs } : { error: outcome.error }),
   };
 }
 

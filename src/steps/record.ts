@@ -1,5 +1,5 @@
 import { inputsFor, reusedParts } from '../build/inputs.js';
-import { appendHistory, updateRelease } from '../releases/release.js';
+import { appendHistory, runEntry, updateRelease } from '../releases/release.js';
 import type { DeployContext, Step } from '../core/types.js';
 
 /**
@@ -23,21 +23,7 @@ async function recordRollback(ctx: DeployContext, now: Date, durationMs: number)
     await updateRelease(ctx.host, ctx.paths, from, { rolledBackAt: now.toISOString() }, ctx.out);
   }
   const me = await ctx.host.identity();
-  await appendHistory(
-    ctx.host,
-    ctx.paths,
-    {
-      at: now.toISOString(),
-      action: 'rollback',
-      result: 'ok',
-      release: ctx.release.id,
-      from: from ?? null,
-      user: me.user,
-      host: me.hostname,
-      durationMs,
-    },
-    ctx.out,
-  );
+  await appendHistory(ctx.host, ctx.paths, runEntry(ctx, me, { result: 'ok', durationMs, at: now }), ctx.out);
   return `${from ?? 'nothing'} -> ${ctx.release.id}`;
 }
 
@@ -76,20 +62,6 @@ export const record: Step = {
       ctx.out,
     );
     const me = await ctx.host.identity();
-    await appendHistory(
-      ctx.host,
-      ctx.paths,
-      {
-        at: now.toISOString(),
-        action: ctx.command,
-        result: 'ok',
-        release: ctx.release.id,
-        from: ctx.previous?.id ?? null,
-        user: me.user,
-        host: me.hostname,
-        durationMs,
-      },
-      ctx.out,
-    );
+    await appendHistory(ctx.host, ctx.paths, runEntry(ctx, me, { result: 'ok', durationMs, at: now }), ctx.out);
   },
 };
