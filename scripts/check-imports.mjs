@@ -17,7 +17,18 @@ const graph = new Map(
   }),
 );
 // The layers of ARCHITECTURE.md, bottom first; '.' is src/ itself (cli.ts, index.ts).
-const LAYERS = [['core', 'runtime'], ['config', 'host', 'output'], ['releases'], ['build', 'pm2', 'nginx'], ['steps'], ['deploy'], ['init'], ['doctor'], ['commands'], ['.']];
+const LAYERS = [
+  ['core', 'runtime'],
+  ['config', 'host', 'output'],
+  ['releases'],
+  ['build', 'pm2', 'nginx'],
+  ['steps'],
+  ['deploy'],
+  ['init'],
+  ['doctor'],
+  ['commands'],
+  ['.'],
+];
 const layerOf = (f) => {
   const dir = path.relative(src, path.dirname(f)).split(path.sep)[0] || '.';
   const i = LAYERS.findIndex((l) => l.includes(dir));
@@ -31,7 +42,8 @@ for (const [f, deps] of graph) {
     const to = layerOf(d);
     if (to.dir === from.dir) continue;
     // runtime/ is shipped into apps: it imports nothing of zdd's.
-    if (to.i >= from.i || from.dir === 'runtime') upward.push(`${path.relative(src, f)} imports ${path.relative(src, d)}: ${from.dir}/ may not import ${to.dir}/`);
+    if (to.i >= from.i || from.dir === 'runtime')
+      upward.push(`${path.relative(src, f)} imports ${path.relative(src, d)}: ${from.dir}/ may not import ${to.dir}/`);
   }
 }
 const cycles = [];

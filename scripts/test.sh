@@ -44,7 +44,8 @@ node scripts/config-reference.mjs --check README.md
 if [ $# -gt 0 ]; then
   npx vitest run "$@"
 else
-  # Unit tests side by side; end-to-end files one at a time (each runs a real PM2 daemon and Nginx).
-  npx vitest run test/unit --file-parallelism --max-workers 2
+  # Unit tests (no real process) and integration tests (real processes: the CLI, apps, sshd, the host
+  # contract) side by side; end-to-end files one at a time (each runs a real PM2 daemon and Nginx).
+  npx vitest run test/unit test/integration --file-parallelism --max-workers 2
   npx vitest run test/e2e
 fi

@@ -21,6 +21,9 @@ export class RecordingHost implements Host {
   readonly files = new Map<string, string>();
   readonly dirs = new Set<string>(['/']);
   readonly links = new Map<string, string>();
+  /** Files written with writeBytes (kept as latin1), and mtimes given to writeBytes. */
+  private readonly binary = new Set<string>();
+  private readonly mtimes = new Map<string, number>();
   respond: Responder = () => undefined;
   http: (url: string) => HttpResult = () => ({ status: 200, body: 'ok' });
   alive = new Set<number>();
@@ -77,18 +80,42 @@ export class RecordingHost implements Host {
   }
   async readFile(p: string) {
     this.log('readFile', p);
-    return this.files.get(p);
+    return this.files.get(this.resolved(p));
   }
-  async writeFile(p: string, content: string) {
-    this.log('writeFile', p, content);
-    this.ensureParent(p);
-    this.files.set(p, content);
+  /** As a real file system: writing into a folder that does not exist fails (a step must mkdir first). */
+  private needParent(p: string, op: string) {
+    const d = this.resolved(path.dirname(p));
+    if (!this.dirs.has(d)) throw Object.assign(new Error(`ENOENT: no such file or directory, ${op} '${p}'`), { code: 'ENOENT', path: p });
+  }
+  /** `p` with every symlink along it followed (as the kernel resolves a path). */
+  private resolved(p: string): string {
+    const parts = path.resolve(p).split('/').filter(Boolean);
+    let cur = '/';
+    for (let hops = 0, i = 0; i < parts.length; i++) {
+      const next = path.join(cur, parts[i]!);
+      const l = this.links.get(next);
+      if (l !== undefined && hops++ < 40) {
+        const rest = parts.slice(i + 1);
+        parts.splice(0, parts.length, ...path.resolve(cur, l).split('/').filter(Boolean), ...rest);
+        cur = '/';
+        i = -1;
+        continue;
+      }
+      cur = next;
+    }
+    return cur;
+  }
+  async writeFile(p: string, content: string, opts?: { mode?: number }) {
+    this.log('writeFile', p, content, opts);
+    this.needParent(p, 'open');
+    this.files.set(this.resolved(p), content);
+    this.binary.delete(this.resolved(p));
   }
   async createExclusive(p: string, content: string) {
     this.log('createExclusive', p, content);
-    if (this.files.has(p)) return false;
-    this.ensureParent(p);
-    this.files.set(p, content);
+    if (this.files.has(this.resolved(p)) || this.links.has(p)) return false;
+    this.needParent(p, 'open');
+    this.files.set(this.resolved(p), content);
     return true;
   }
   async mkdir(p: string) {
@@ -119,16 +146,16 @@ export class RecordingHost implements Host {
   }
   private info(p: string): EntryInfo | undefined {
     if (this.links.has(p)) return { type: 'symlink', size: 0, mtimeMs: 0 };
-    if (this.files.has(p)) return { type: 'file', size: this.files.get(p)!.length, mtimeMs: 0 };
+    if (this.files.has(p))
+      return { type: 'file', size: Buffer.byteLength(this.files.get(p)!, this.binary.has(p) ? 'latin1' : 'utf8'), mtimeMs: this.mtimes.get(p) ?? 0 };
     if (this.dirs.has(p)) return { type: 'dir', size: 0, mtimeMs: 0 };
     return undefined;
   }
   async stat(p: string) {
-    const l = this.links.get(p);
-    return l === undefined ? this.info(p) : this.info(path.resolve(path.dirname(p), l));
+    return this.info(this.resolved(p));
   }
   async lstat(p: string) {
-    return this.info(p);
+    return this.info(path.join(this.resolved(path.dirname(p)), path.basename(p)));
   }
   async readdir(p: string) {
     const names = new Set<string>();
@@ -157,7 +184,8 @@ export class RecordingHost implements Host {
   }
   async listFiles(dir: string): Promise<FileEntry[]> {
     const out: FileEntry[] = [];
-    for (const [k, v] of this.files) if (k.startsWith(`${dir}/`)) out.push({ path: k.slice(dir.length + 1), size: v.length, mtimeMs: 0 });
+    const root = this.resolved(dir);
+    for (const k of this.files.keys()) if (k.startsWith(`${root}/`)) out.push({ path: k.slice(root.length + 1), ...(this.info(k) as EntryInfo) });
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
   /** No inodes here: a "hard link" copies the content. */
@@ -193,13 +221,17 @@ export class RecordingHost implements Host {
   /** Bytes are kept as latin1 strings in `files` (exact for binary data and for ASCII text). */
   async readBytes(p: string) {
     this.log('readBytes', p);
-    const c = this.files.get(p);
-    return c === undefined ? undefined : Buffer.from(c, 'latin1');
+    const at = this.resolved(p);
+    const c = this.files.get(at);
+    return c === undefined ? undefined : Buffer.from(c, this.binary.has(at) ? 'latin1' : 'utf8');
   }
   async writeBytes(p: string, data: Uint8Array, opts?: { mtimeMs?: number }) {
     this.log('writeBytes', p, data.length, opts);
-    this.ensureParent(p);
-    this.files.set(p, Buffer.from(data).toString('latin1'));
+    this.needParent(p, 'open');
+    const at = this.resolved(p);
+    this.files.set(at, Buffer.from(data).toString('latin1'));
+    this.binary.add(at);
+    if (opts?.mtimeMs !== undefined) this.mtimes.set(at, opts.mtimeMs);
   }
   async httpGet(url: string) {
     this.log('httpGet', url);

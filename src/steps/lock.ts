@@ -61,7 +61,14 @@ export async function acquireLock(host: Host, paths: Paths, opts: AcquireOptions
   for (;;) {
     if (await host.createExclusive(paths.lock, `${JSON.stringify(record, null, 2)}\n`)) return record;
     const holder = await readLock(host, paths);
-    if (holder === undefined) continue; // released between our two calls: try again
+    if (holder === undefined) {
+      // Released between our two calls: try again. Something at the lock's path that reads as nothing
+      // (a dangling symlink) is not a lock zdd wrote, and would make this loop spin.
+      if (await host.lstat(paths.lock)) {
+        throw new LockedError(`the lock ${paths.lock} is unreadable`, { hint: 'check that no deploy runs, then `zdd unlock --force`' });
+      }
+      continue;
+    }
     if (holder === 'corrupt') {
       // We write the lock complete or not at all, so a corrupt one was not written by zdd.
       throw new LockedError(`the lock ${paths.lock} is unreadable`, { hint: 'check that no deploy runs, then `zdd unlock --force`' });

@@ -13,8 +13,6 @@ export function releasesToPrune(ids: string[], infos: Map<string, ReleaseInfo | 
   const currentIdx = current ? ids.indexOf(current) : -1;
   const fallback = ids.slice(currentIdx + 1).find((id) => infos.get(id)?.status === 'ok');
   if (fallback) protectedIds.add(fallback);
-  // Anything still being built belongs to a running deploy (we hold the lock, so only ours).
-  for (const id of ids) if (infos.get(id)?.status === 'building' && id === current) protectedIds.add(id);
 
   let excess = ids.length - keep;
   if (excess <= 0) return [];

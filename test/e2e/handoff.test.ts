@@ -30,7 +30,7 @@ describe('PM2 cluster handoff with the runtime helper', () => {
     const out = await readFile(cluster!.outLog, 'utf8');
     // Each of the 2 × RELOADS old workers drained and exited (the runtime helper's own lines).
     expect(out.match(/drained after \d+ ms; exiting/g)?.length).toBe(2 * RELOADS);
-    // None had to give up on the primary's answer (test/unit/runtime.test.ts shows the order: the
+    // None had to give up on the primary's answer (test/integration/runtime.test.ts shows the order: the
     // primary confirms, the IPC channel closes, then the exit).
     expect(await readFile(cluster!.errLog, 'utf8')).not.toMatch(/did not confirm/);
   }, 180_000);

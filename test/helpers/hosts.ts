@@ -118,8 +118,9 @@ export async function makeFleet(opts: {
       await run('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', vethThere, 'up']);
       await run('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
 
-      // Each host has a home of its own (like a separate machine): sessions do not run this
-      // machine's ~/.bashrc, and ~/.cache/zdd is per host.
+      // Each host has a HOME of its own (like a separate machine): sessions do not run this
+      // machine's ~/.bashrc. sshd still starts sessions in the account's home (/root), and the
+      // agent's .cache/zdd is relative to it, so the hosts here share that one agent file.
       const home = join(work, `home-${i}`);
       await mkdir(home, { recursive: true });
       const sshdConf = join(work, `sshd-${i}.conf`);

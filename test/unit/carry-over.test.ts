@@ -24,6 +24,7 @@ import { deployPaths, releaseRef } from '../../src/releases/paths.js';
 import { releasesToPrune } from '../../src/steps/prune.js';
 import { listReleaseIds, readRelease, type ReleaseInfo, type ReleaseStatus } from '../../src/releases/release.js';
 import type { Paths } from '../../src/core/types.js';
+import { put } from '../helpers/steps.js';
 
 const id = (n: number) => `2026112710${String(n).padStart(4, '0')}`;
 
@@ -272,8 +273,8 @@ describe('host.link', () => {
 
   it('RecordingHost: copies content, never over an existing name', async () => {
     const h = new RecordingHost();
-    await h.writeFile('/r/a', 'A');
-    await h.writeFile('/r/b', 'B');
+    put(h, '/r/a', 'A');
+    put(h, '/r/b', 'B');
     expect(await h.link('/r/a', '/r/x/c')).toBe('linked');
     expect(await h.readFile('/r/x/c')).toBe('A');
     expect(await h.link('/r/a', '/r/b')).toBe('exists');

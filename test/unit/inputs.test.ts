@@ -16,6 +16,7 @@ import { buildFrontend } from '../../src/steps/build-frontend.js';
 import { install } from '../../src/steps/install.js';
 import type { DeployContext } from '../../src/core/types.js';
 import { testContext } from '../helpers/context.js';
+import { put } from '../helpers/steps.js';
 
 let tmp: string;
 beforeEach(async () => {
@@ -328,8 +329,8 @@ describe('build steps reuse a kept release with the same inputs', () => {
 
   it('the recording host links trees in memory too', async () => {
     const h = new RecordingHost();
-    await h.writeFile('/a/x', '1');
-    await h.writeFile('/a/n/y', '2');
+    put(h, '/a/x', '1');
+    put(h, '/a/n/y', '2');
     await h.symlink('/shared/.env', '/a/.env');
     expect(await h.linkTree('/a', '/b', { exclude: ['.env'] })).toEqual({ files: 2, copied: 0 });
     expect(h.files.get('/b/n/y')).toBe('2');

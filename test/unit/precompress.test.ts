@@ -11,6 +11,7 @@ import { frontendSchema, type ZddConfig } from '../../src/config/schema.js';
 import { LocalHost } from '../../src/host/local.js';
 import { RecordingHost } from '../../src/host/recording.js';
 import { brotliAvailable, describePrecompress, precompressDir, precompressOptions, shouldCompress } from '../../src/build/precompress.js';
+import { put as seed } from '../helpers/steps.js';
 
 let dir: string;
 const host = new LocalHost();
@@ -92,7 +93,7 @@ describe('precompressDir', () => {
   it('works through any Host (RecordingHost round-trips the bytes)', async () => {
     const h = new RecordingHost();
     const src = js(4);
-    await h.writeFile('/rel/frontend/assets/a.js', src);
+    seed(h, '/rel/frontend/assets/a.js', src);
     const r = await precompressDir(h, '/rel/frontend', { minBytes: 1024, encodings: ['gzip'] });
     expect(r.written.gzip).toBe(1);
     expect(zlib.gunzipSync((await h.readBytes('/rel/frontend/assets/a.js.gz'))!).toString()).toBe(src);
@@ -111,7 +112,7 @@ describe('options', () => {
     expect(shouldCompress('assets/a.png', 9000, 1024)).toBe(false);
   });
 
-  it('frontend.precompress defaults to on with a 1024-byte threshold (the schema\'s defaults)', () => {
+  it("frontend.precompress defaults to on with a 1024-byte threshold (the schema's defaults)", () => {
     const cfg = (frontend: Record<string, unknown> | undefined) =>
       ({ frontend: frontend && frontendSchema.parse({ build: 'npm run build', ...frontend }) }) as unknown as ZddConfig;
     expect(precompressOptions(cfg({ root: '/x' }))).toEqual({ enabled: true, minBytes: 1024 });

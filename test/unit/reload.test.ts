@@ -10,6 +10,7 @@ import { CommandFailed } from '../../src/core/errors.js';
 import { RecordingHost } from '../../src/host/recording.js';
 import { reloadInto } from '../../src/pm2/reload.js';
 import { testContext } from '../helpers/context.js';
+import { putDir } from '../helpers/steps.js';
 
 const config = {
   app: 'shop',
@@ -37,6 +38,7 @@ const jlist = (n: number) =>
 
 function hostWith(running: number, reload: (n: number) => { exitCode: number; all?: string }) {
   const host = new RecordingHost('deploy@web1');
+  putDir(host, '/srv/shop/.zdd'); // the deploy root, as lock leaves it
   let reloads = 0;
   host.respond = (argv) => {
     const line = Array.isArray(argv) ? argv.join(' ') : argv;

@@ -11,6 +11,7 @@ import { LocalHost, tail } from '../../src/host/local.js';
 import { PrintingHost } from '../../src/host/printing.js';
 import { RecordingHost } from '../../src/host/recording.js';
 import type { Host } from '../../src/host/types.js';
+import { put } from '../helpers/steps.js';
 
 const roots: string[] = [];
 let dir: string;
@@ -305,7 +306,7 @@ describe('RecordingHost', () => {
   it('keeps an in-memory tree and a log of commands', async () => {
     const h = new RecordingHost();
     h.respond = (cmd) => (String(cmd).includes('fail') ? { exitCode: 1 } : { stdout: 'ok' });
-    await h.writeFile('/srv/shop/releases/r1/release.json', '{}');
+    put(h, '/srv/shop/releases/r1/release.json', '{}');
     await h.symlinkAtomic('releases/r1', '/srv/shop/current');
     expect(await h.readdir('/srv/shop')).toEqual(['current', 'releases']);
     expect((await h.stat('/srv/shop/current'))?.type).toBe('dir');
