@@ -23,25 +23,14 @@ await build({
   logLevel: 'warn',
 });
 
-// zdd's reload safety for apps that do nothing for it (src/runtime/preload.ts and the runtime it
-// uses), as one CommonJS file with no imports but Node's: zdd copies it into every release and starts
-// the app with `node --require` on it, for CommonJS and ES module apps alike.
-await build({
-  cwd: root,
-  input: 'dist/runtime/preload.js',
-  platform: 'node',
-  external: (id) => id.startsWith('node:'),
-  output: { file: 'dist/runtime/reload-safe.cjs', format: 'cjs' },
-  logLevel: 'warn',
-});
+/** One file with no imports but Node's, for code zdd ships somewhere else to run. */
+const standalone = (input, file, format) =>
+  build({ cwd: root, input, platform: 'node', external: (id) => id.startsWith('node:'), output: { file, format }, logLevel: 'warn' });
 
-// The SSH host's agent (src/host/agent.ts with the host code it runs) as one ES module with no
-// imports but Node's: zdd ships this one file to each target (see src/host/ssh.ts).
-await build({
-  cwd: root,
-  input: 'dist/host/agent.js',
-  platform: 'node',
-  external: (id) => id.startsWith('node:'),
-  output: { file: 'dist/host/agent.mjs', format: 'esm' },
-  logLevel: 'warn',
-});
+// zdd's reload safety for apps that do nothing for it (src/runtime/preload.ts and the runtime it
+// uses), as CommonJS: zdd copies it into every release and starts the app with `node --require` on
+// it, for CommonJS and ES module apps alike.
+await standalone('dist/runtime/preload.js', 'dist/runtime/reload-safe.cjs', 'cjs');
+// The SSH host's agent (src/host/agent.ts with the host code it runs): zdd ships this one file to
+// each target (see src/host/ssh.ts).
+await standalone('dist/host/agent.js', 'dist/host/agent.mjs', 'esm');

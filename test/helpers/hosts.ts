@@ -15,6 +15,7 @@ import { copyExample, makeTempDir, removeDir, type Json } from './example.js';
 import { startNginx, type NginxInstance } from './nginx.js';
 import { repoRoot } from './pm2.js';
 import { zddBin } from './site.js';
+import { sshdConfig } from './sshd.js';
 
 export interface TestHost {
   name: string;
@@ -125,26 +126,7 @@ export async function makeFleet(opts: {
       await mkdir(home, { recursive: true });
       const sshdConf = join(work, `sshd-${i}.conf`);
       const pidFile = join(work, `sshd-${i}.pid`);
-      await writeFile(
-        sshdConf,
-        [
-          'Port 22',
-          `ListenAddress ${address}`,
-          `HostKey ${join(work, 'hostkey')}`,
-          `PidFile ${pidFile}`,
-          `AuthorizedKeysFile ${join(work, 'authorized_keys')}`,
-          'PermitRootLogin prohibit-password',
-          'PasswordAuthentication no',
-          'KbdInteractiveAuthentication no',
-          'UsePAM no',
-          'StrictModes no',
-          'PrintMotd no',
-          'MaxSessions 64',
-          'MaxStartups 64',
-          `SetEnv HOME=${home}`,
-          '',
-        ].join('\n'),
-      );
+      await writeFile(sshdConf, sshdConfig({ port: 22, address, work, pidFile, env: [`HOME=${home}`] }));
       await run('ip', ['netns', 'exec', ns, '/usr/sbin/sshd', '-f', sshdConf]);
       const deadline = Date.now() + 10_000;
       while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

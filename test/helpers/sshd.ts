@@ -72,25 +72,7 @@ export async function startSshd(): Promise<Sshd> {
     const port = await freePort();
     await writeFile(join(work, 'known_hosts'), `[127.0.0.1]:${port} ${hostPub}\n`);
     const conf = join(work, 'sshd.conf');
-    await writeFile(
-      conf,
-      [
-        `Port ${port}`,
-        'ListenAddress 127.0.0.1',
-        `HostKey ${join(work, 'hostkey')}`,
-        `PidFile ${join(work, 'sshd.pid')}`,
-        `AuthorizedKeysFile ${join(work, 'authorized_keys')}`,
-        'PermitRootLogin prohibit-password',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
-        'StrictModes no',
-        'PrintMotd no',
-        'MaxSessions 64',
-        'MaxStartups 64',
-        '',
-      ].join('\n'),
-    );
+    await writeFile(conf, sshdConfig({ port, address: '127.0.0.1', work, pidFile: join(work, 'sshd.pid') }));
     // -D: stay in the foreground (a child we can stop), -e: log to stderr.
     const c = spawn(SSHD, ['-D', '-e', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
@@ -120,4 +102,25 @@ export async function startSshd(): Promise<Sshd> {
     await stop();
     throw err;
   }
+}
+
+/** An sshd_config for a test sshd: key-only root login, keys and pid under `work`, no PAM, many sessions. */
+export function sshdConfig(o: { port: number; address: string; work: string; pidFile: string; env?: string[] }): string {
+  return [
+    `Port ${o.port}`,
+    `ListenAddress ${o.address}`,
+    `HostKey ${join(o.work, 'hostkey')}`,
+    `PidFile ${o.pidFile}`,
+    `AuthorizedKeysFile ${join(o.work, 'authorized_keys')}`,
+    'PermitRootLogin prohibit-password',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'StrictModes no',
+    'PrintMotd no',
+    'MaxSessions 64',
+    'MaxStartups 64',
+    ...(o.env ?? []).map((e) => `SetEnv ${e}`),
+    '',
+  ].join('\n');
 }
