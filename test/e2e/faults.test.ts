@@ -12,9 +12,9 @@ import { pm2Bin } from '../helpers/pm2.js';
 import { makeSite, zddBin, type Site } from '../helpers/site.js';
 
 /** Start zdd in its own process group; resolve once `pattern` appears in its output. */
-function startDeploy(site: Site, args: string[] = []) {
+function startDeploy(site: Site, args: string[] = [], env: Record<string, string> = {}) {
   const child = execa(process.execPath, [zddBin, 'deploy', ...args, '--config', site.configPath], {
-    env: site.env,
+    env: { ...site.env, ...env },
     reject: false,
     all: true,
     cwd: site.app,
@@ -101,7 +101,9 @@ describe('faults (real PM2 + Nginx, under load)', () => {
       const before = await currentId();
       const served = await site.served();
       await nextVersion();
-      const d = startDeploy(site);
+      // The canary boots slowly here (the example app waits before it listens; the canary inherits
+      // zdd's environment), so it is still running, not yet stopped by zdd, when zdd is killed.
+      const d = startDeploy(site, [], moment === 'the canary' ? { ZDD_EXAMPLE_BOOT_DELAY_MS: '20000' } : {});
       await d.waitFor(pattern);
       const canaryFile = join(site.deployTo, '.zdd', 'canary.json');
       // During the canary: kill once the canary process runs (it records itself in canary.json).
@@ -119,8 +121,12 @@ describe('faults (real PM2 + Nginx, under load)', () => {
       const r = await deployOk();
       expect(r.all).toMatch(/taking over the lock of a deploy that is gone/);
       expect((await releaseJson(killedId!)).status).toBe('failed');
-      // The canary the dead zdd left running was stopped by the next deploy.
-      if (canary) expect(alive(canary.pid)).toBe(false);
+      // The canary the dead zdd left running was stopped by the next deploy: it says so (a canary
+      // that ended by itself meanwhile would leave no such line), and the process is gone.
+      if (canary) {
+        expect(r.all).toContain(`stopping the canary of release ${killedId} (pid ${canary.pid}) left by a deploy that stopped`);
+        expect(alive(canary.pid)).toBe(false);
+      }
     });
   }
 
