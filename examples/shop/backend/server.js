@@ -71,12 +71,15 @@ server.headersTimeout = 66000;
 
 // ZDD_EXAMPLE_BOOT_DELAY_MS (tests only; unset in a real deploy): wait that long before listening,
 // as an app that loads a lot at boot would, so a test can act while a canary is still booting.
-setTimeout(() => {
-  server.listen(port, host, () => {
-    console.log(`shop backend ${version} (release ${release}) listening on http://${host}:${port} pid=${process.pid}`);
-    if (process.send) process.send('ready');
-  });
-}, Number(process.env.ZDD_EXAMPLE_BOOT_DELAY_MS ?? 0));
+setTimeout(
+  () => {
+    server.listen(port, host, () => {
+      console.log(`shop backend ${version} (release ${release}) listening on http://${host}:${port} pid=${process.pid}`);
+      if (process.send) process.send('ready');
+    });
+  },
+  Number(process.env.ZDD_EXAMPLE_BOOT_DELAY_MS ?? 0),
+);
 
 // Keep-alive connections: closing one that looks idle can cut the client's next request, already
 // sent and not read yet (Nginx does not retry a POST; a keep-alive client sees a reset). So while
