@@ -14,7 +14,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { breakHealthcheck, setVersion } from '../test/helpers/example.js';
-import type { LoadReport, SiteLoadOptions, SiteLoadReport } from '../test/helpers/load.js';
+import { failureKinds, type LoadReport, type SiteLoadOptions, type SiteLoadReport } from '../test/helpers/load.js';
 import { repoRoot, tempPm2Home, type TempPm2Home } from '../test/helpers/pm2.js';
 import { makeSite, type Site } from '../test/helpers/site.js';
 import { expressBackendConfig, writeExpressBackend, type ExpressVariant } from '../test/helpers/third-party.js';
