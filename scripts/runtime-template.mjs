@@ -1,13 +1,14 @@
 // templates/reload-safe.mjs and examples/ws-app/backend/reload-safe.mjs are src/runtime/ (process.ts,
-// drain.ts, index.ts, in that order, their imports of each other dropped) compiled to one plain ESM
-// file (types stripped, comments kept), for apps that copy the helper instead of depending on zdd. `node scripts/runtime-template.mjs --write` rewrites both; the runtime's unit test
-// compares them with renderRuntimeTemplate() and fails when they are out of date.
+// drain.ts, answers.ts, index.ts, in that order, their imports of each other dropped) compiled to one
+// plain ESM file (types stripped, comments kept), for apps that copy the helper instead of depending
+// on zdd. `node scripts/runtime-template.mjs --write` rewrites both; the runtime's unit test compares
+// them with renderRuntimeTemplate() and fails when they are out of date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-export const runtimeSources = ['process', 'drain', 'index'].map((f) => `${root}src/runtime/${f}.ts`);
+export const runtimeSources = ['process', 'drain', 'answers', 'index'].map((f) => `${root}src/runtime/${f}.ts`);
 export const runtimeCopies = [`${root}templates/reload-safe.mjs`, `${root}examples/ws-app/backend/reload-safe.mjs`];
 
 export function renderRuntimeTemplate() {

@@ -72,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('build, stage, health-check and switch to a new release with no failed request')
     .option('--dry-run', 'print the plan, change nothing')
     .option('--lock-wait <seconds>', 'wait up to this long for another deploy to finish', '0')
+    .option('--bake <seconds>', 'after verify, watch the new release this long before recording it ok (default: rollout.bake)')
     .option('--force', 'deploy even when nothing changed since the current release')
     .option('--no-cache', 'build and install everything: reuse no earlier build or node_modules')
     .addHelpText(
@@ -93,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--dry-run', 'print the plan, change nothing')
     .option('--force', 'allow a release marked failed')
     .option('--lock-wait <seconds>', 'wait up to this long for another deploy to finish', '0')
+    .option('--bake <seconds>', 'after verify, watch the release this long before recording it (default: rollout.bake)')
     .addHelpText('after', examples(['zdd rollback', 'zdd rollback 20261127103000', 'zdd rollback 2026112710 --dry-run']))
     .action(run('rollback'));
 

@@ -46,8 +46,18 @@ export async function makeIO(opts: GlobalOptions, cwd = process.cwd()): Promise<
 }
 
 /** `--lock-wait <seconds>` of deploy and rollback. */
-export function parseLockWait(v: string | undefined): number {
-  const n = Number(v ?? 0);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--lock-wait: expected seconds ≥ 0, got "${v}"`);
+/** A `--<flag> <seconds>` value: a number ≥ 0, else bad usage (exit 2) naming the flag. */
+function seconds(flag: string, v: string): number {
+  const n = v.trim() === '' ? Number.NaN : Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${flag}: expected seconds ≥ 0, got "${v}"`);
   return n;
+}
+
+export function parseLockWait(v: string | undefined): number {
+  return seconds('lock-wait', v ?? '0');
+}
+
+/** `--bake <seconds>`; undefined when not given (rollout.bake applies). */
+export function parseBake(v: string | undefined): number | undefined {
+  return v === undefined ? undefined : seconds('bake', v);
 }

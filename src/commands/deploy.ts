@@ -6,11 +6,11 @@ import { executeSteps } from '../deploy/execute.js';
 import { runHook } from '../steps/hooks.js';
 import { inputsFor } from '../build/inputs.js';
 import { freshReleaseId, pathsFor } from '../releases/paths.js';
-import { updateRelease } from '../releases/release.js';
+import { failedRecord, updateRelease } from '../releases/release.js';
 import { closePm2 } from '../pm2/reload.js';
 import { unchangedSince } from '../deploy/unchanged.js';
 import { stepsOf } from '../deploy/story.js';
-import { parseLockWait, type CommandIO, type CommandResult, type GlobalOptions } from './common.js';
+import { parseBake, parseLockWait, type CommandIO, type CommandResult, type GlobalOptions } from './common.js';
 
 export interface DeployOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -19,12 +19,14 @@ export interface DeployOptions extends GlobalOptions {
   force?: boolean;
   /** `--no-cache` (commander sets `cache: false`): build and install everything. */
   cache?: boolean;
+  bake?: string;
 }
 
 export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise<CommandResult> {
   const lockWait = parseLockWait(opts.lockWait);
+  const bake = parseBake(opts.bake);
   const config = await loadConfig({ configPath: opts.config, cwd: io.cwd });
-  const flags = { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force: Boolean(opts.force), noCache: opts.cache === false };
+  const flags = { dryRun: Boolean(opts.dryRun), verbose: Boolean(opts.verbose), lockWait, force: Boolean(opts.force), noCache: opts.cache === false, bake };
   if (config.hosts) return (await import('../deploy/on-hosts.js')).deployOnHosts(config, flags, io);
   const paths = pathsFor(config);
   const ctx = await makeContext({
@@ -75,7 +77,7 @@ export async function deployCommand(opts: DeployOptions, io: CommandIO): Promise
       }
     },
     async afterFailure(message) {
-      await updateRelease(ctx.host, ctx.paths, ctx.release.id, { status: 'failed', error: message, finishedAt: new Date().toISOString() }).catch(() => {});
+      await updateRelease(ctx.host, ctx.paths, ctx.release.id, failedRecord(ctx, message)).catch(() => {});
       if (!config.hooks.onFailure.length) return;
       try {
         await runHook(ctx, 'onFailure');

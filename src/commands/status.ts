@@ -82,10 +82,19 @@ async function statusOn(config: ZddConfig, host: Host, io: CommandIO): Promise<C
     if (!present) problems.push(`current points at ${current}, which is not in ${paths.releases}`);
     else if (!info) warnings.push(`the release.json of the current release ${current} is missing or corrupt`);
     const liveAt = info?.wentLiveAt;
-    currentJson = { id: current, wentLiveAt: liveAt ?? null, commit: info?.commit ?? null, rolledBackAt: info?.rolledBackAt ?? null };
+    // Baking: a deploy or rollback still watches it (its lock is held) and has not recorded it yet.
+    const bakeLeft = info?.bakingUntil ? Date.parse(info.bakingUntil) - Date.now() : Number.NaN;
+    const baking = bakeLeft > 0 && (await readLock(host, paths)) !== undefined;
+    currentJson = {
+      id: current,
+      wentLiveAt: liveAt ?? null,
+      commit: info?.commit ?? null,
+      rolledBackAt: info?.rolledBackAt ?? null,
+      baking: baking ? { until: info!.bakingUntil, secondsLeft: Math.ceil(bakeLeft / 1000) } : null,
+    };
     lines.push([
       'current',
-      `${current}${info?.commit ? ` (${info.commit.slice(0, 8)})` : ''}${liveAt ? `, live since ${formatTime(liveAt)} UTC (${formatSpan(Date.now() - Date.parse(liveAt))} ago)` : ''}`,
+      `${current}${info?.commit ? ` (${info.commit.slice(0, 8)})` : ''}${liveAt ? `, live since ${formatTime(liveAt)} UTC (${formatSpan(Date.now() - Date.parse(liveAt))} ago)` : ''}${baking ? `, baking: ${Math.ceil(bakeLeft / 1000)} s left (a breach switches back)` : ''}`,
     ]);
   }
 

@@ -391,7 +391,9 @@ function semanticProblems(raw: Record<string, unknown>, projectDir: string, flag
   }
   if (raw.hosts === undefined) {
     if (raw.ssh !== undefined && ok('ssh')) out.push('ssh: only used with hosts; set hosts or remove ssh');
-    if (raw.rollout !== undefined && ok('rollout')) out.push('rollout: only used with hosts; set hosts or remove rollout');
+    // rollout.bake applies on one machine too; the rest of rollout is about hosts.
+    const rollout = typeof raw.rollout === 'object' && raw.rollout !== null ? Object.keys(raw.rollout).filter((k) => k !== 'bake') : [];
+    if (rollout.length && ok('rollout')) out.push(`rollout.${rollout[0]}: only used with hosts; set hosts or remove it`);
   }
   return [...new Set(out)];
 }

@@ -139,9 +139,17 @@ export const configSchema = z
           .enum(['first', 'all'])
           .default('first')
           .describe('Where hooks.beforeSwitch runs: on the first host only (migrations), or on every host.'),
+        bake: z
+          .number()
+          .min(0)
+          .max(3600)
+          .default(10)
+          .describe(
+            'Seconds zdd keeps watching a new release after verify (health check, PM2 restarts, the rate of 5xx answers against the release before) before it records it ok; a breach switches back. 0 turns it off; `--bake` overrides it.',
+          ),
       })
       .prefault({})
-      .describe('How `hosts` are switched.'),
+      .describe('How a release goes live: `hosts` a batch at a time, and the bake after the switch.'),
   })
   .describe('zdd configuration: zero-downtime deploys of a Vite frontend and a Node backend with PM2 and Nginx.');
 

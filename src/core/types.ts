@@ -34,6 +34,8 @@ export interface RunFlags {
   noCache?: boolean;
   /** rollback: the release named on the command line (undefined: the previous good one). */
   release?: string;
+  /** `--bake <seconds>`: overrides rollout.bake for this run. */
+  bake?: number;
 }
 
 /** What a step would do. `skip` says why there is nothing to do. */
@@ -112,6 +114,33 @@ export interface DeployState {
   pm2Action?: 'started' | 'reloaded';
   /** verify: how many instances run the release. */
   instances?: number;
+  /** pm2: what the workers of the release before had answered when the switch came (the bake's baseline). */
+  before?: AnswerTotals;
+  /** bake: what it watched and how it ended (release.json and --json `bake`). */
+  bake?: BakeReport;
+}
+
+/** Answers of the app's workers, summed: all of them, and the 5xx among them (counted when `counted`). */
+export interface AnswerTotals {
+  answers: number;
+  errors: number;
+  /** Whether zdd's code in the workers counts answers at all (backend.reloadSafe or zdd/runtime). */
+  counted: boolean;
+}
+
+export interface BakeReport {
+  seconds: number;
+  /** ms it watched (shorter when it ended early: a breach, or Ctrl-C). */
+  watchedMs: number;
+  answers: number;
+  errors: number;
+  /** 5xx share of the answers during the bake, and of the release before (null: nothing counted). */
+  rate: number | null;
+  rateBefore: number | null;
+  restarts: number;
+  result: 'ok' | 'breach' | 'kept' | 'stopped';
+  /** What breached, when it did ("5xx 38% over 6 s vs 0% before"). */
+  reason?: string;
 }
 
 export interface Step<T = undefined> {

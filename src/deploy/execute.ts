@@ -13,7 +13,7 @@ import { appendHistory, runEntry } from '../releases/release.js';
 import { closePm2 } from '../pm2/reload.js';
 
 export function releaseJson(ctx: DeployContext) {
-  return { id: ctx.release.id, dir: ctx.release.dir, previous: ctx.previous?.id ?? null };
+  return { id: ctx.release.id, dir: ctx.release.dir, previous: ctx.previous?.id ?? null, ...(ctx.state.bake ? { bake: ctx.state.bake } : {}) };
 }
 
 export function stepsJson(reports: StepReport[] | undefined) {

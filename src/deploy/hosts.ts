@@ -166,6 +166,7 @@ function hostJson(r: HostRun) {
     previous: r.ctx.previous?.id ?? null,
     steps: r.session.reports.map((s) => ({ id: s.id, status: s.status, ms: s.ms, ...(s.note ? { note: s.note } : {}) })),
     timings: r.ctx.timings,
+    ...(r.ctx.state.bake ? { bake: r.ctx.state.bake } : {}),
     transfer: { sentBytes: r.host.transfer.sent, totalBytes: r.host.transfer.total },
   };
 }

@@ -8,7 +8,7 @@ import { runHook } from '../steps/hooks.js';
 import { inputsFor } from '../build/inputs.js';
 import { buildOnceOf, connectFleet, executeOnHosts, hostContexts, skipped, type HostRun, type Phases } from './hosts.js';
 import { freshReleaseId, pathsFor, releaseRef } from '../releases/paths.js';
-import { currentId, updateRelease } from '../releases/release.js';
+import { currentId, failedRecord, recordFailedBake, updateRelease } from '../releases/release.js';
 import { loadCandidates, needsOf, selectTarget } from '../releases/select.js';
 import { unchangedSince } from './unchanged.js';
 import { beforeSwitch } from '../steps/hooks.js';
@@ -75,7 +75,7 @@ export async function deployOnHosts(config: ZddConfig, flags: RunFlags, io: Comm
         what: `deploy of ${id}`,
         connectMs: fleet.connectMs,
         async afterFailure(r, message) {
-          await updateRelease(r.ctx.host, r.ctx.paths, id, { status: 'failed', error: message, finishedAt: new Date().toISOString() }).catch(() => {});
+          await updateRelease(r.ctx.host, r.ctx.paths, id, failedRecord(r.ctx, message)).catch(() => {});
           if (config.hooks.onFailure.length && (everywhere || r.ctx.state.hostIndex === 0)) {
             await runHook(r.ctx, 'onFailure').catch((e: Error) => r.ctx.out.warn(`hooks.onFailure failed: ${e.message}`));
           }
@@ -150,6 +150,7 @@ export async function rollbackOnHosts(config: ZddConfig, flags: RunFlags, io: Co
         what: `rollback to ${id}`,
         connectMs: fleet.connectMs,
         json: { forced: choices.some((c) => c.forced) },
+        afterFailure: (r, message) => recordFailedBake(r.ctx, message),
       },
       config.rollout.batch,
     );

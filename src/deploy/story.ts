@@ -23,6 +23,7 @@ import { shared } from '../steps/shared.js';
 import { switchCurrent } from '../steps/switch.js';
 import { target } from '../steps/target.js';
 import { verify } from '../steps/verify.js';
+import { bake } from '../steps/bake.js';
 
 export type Command = 'deploy' | 'rollback';
 export type Phase = 'prepare' | 'switch' | 'finish';
@@ -57,6 +58,7 @@ const story: Line[] = [
   { step: pm2, in: both, phase: 'switch' }, //                     start, or reload worker by worker
   { step: verify, in: both, phase: 'switch' }, //                  every instance on the new release, health check 2xx
   { step: nginxReload, in: both, phase: 'switch' }, //             only when the Nginx config changed
+  { step: bake, in: both, phase: 'switch' }, //                    watch it rollout.bake s: health, restarts, 5xx vs before
   { step: record, in: both, phase: 'finish' }, //                  release.json ok, history
   { step: prune, in: deploy, phase: 'finish' }, //                 keep keepReleases
 ];

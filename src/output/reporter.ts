@@ -117,6 +117,12 @@ export class Reporter {
     } else this.plain('done', text);
   }
 
+  /** A running step's live figures: the spinner's text on a terminal, else a plain line (callers space them out). */
+  stepProgress(step: string, text: string): void {
+    if (this.mode === 'tty' && this.spinner) this.spinner.text = this.scrub(`${step} — ${text}`);
+    else this.plain('info', `${step}: ${text}`);
+  }
+
   stepSkipped(step: string, reason: string): void {
     if (this.mode === 'tty') {
       this.stopSpinner();

@@ -24,6 +24,8 @@ export interface Pm2Instance {
   uptimeStart: number | null;
   pid: number | null;
   execMode: string;
+  /** What the worker answered since it started, when zdd's code there counts it (runtime/answers.ts). */
+  answers?: { answers: number; errors: number };
 }
 
 export interface Pm2Found {
@@ -124,6 +126,13 @@ export function ecosystemSource(config: ZddConfig, paths: Paths, releaseId: stri
   return `// Written by zdd on every deploy; edit zdd's config instead.\nmodule.exports = ${JSON.stringify({ apps: [app] }, null, 2)};\n`;
 }
 
+/** The counts zdd's code in the worker sends PM2 as custom metrics ("zdd answers", "zdd 5xx"). */
+function answersOf(monitor: Record<string, { value?: unknown }> | undefined): Pick<Pm2Instance, 'answers'> {
+  const answers = Number(monitor?.['zdd answers']?.value);
+  const errors = Number(monitor?.['zdd 5xx']?.value);
+  return Number.isFinite(answers) && Number.isFinite(errors) ? { answers: { answers, errors } } : {};
+}
+
 function toInstance(p: Record<string, any>): Pm2Instance {
   const env = p.pm2_env ?? {};
   return {
@@ -137,6 +146,7 @@ function toInstance(p: Record<string, any>): Pm2Instance {
     uptimeStart: env.pm_uptime ?? null,
     pid: p.pid ?? null,
     execMode: env.exec_mode ?? '',
+    ...answersOf(env.axm_monitor),
   };
 }
 

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Host } from '../host/types.js';
 import type { Reporter } from '../output/reporter.js';
-import type { DeployContext, Paths } from '../core/types.js';
+import type { BakeReport, DeployContext, Paths } from '../core/types.js';
 import { RELEASE_ID, idFromLink } from './paths.js';
 
 export type ReleaseStatus = 'building' | 'ok' | 'failed';
@@ -29,6 +29,10 @@ export interface ReleaseInfo {
   error?: string;
   /** Set when a rollback moved away from it. */
   rolledBackAt?: string;
+  /** While zdd watches it after the switch (the bake): until when; removed when recorded. */
+  bakingUntil?: string;
+  /** What the bake watched (see BakeReport). */
+  bake?: BakeReport;
   /** Hashes of what each part was made from (src/build/inputs.ts): equal hashes, equal parts. */
   inputs?: { frontend?: string; backend?: string; install?: string; config?: string };
   /** Parts taken from an earlier release by hard links instead of being built: part -> release id. */
@@ -116,6 +120,28 @@ export async function readHistory(host: Host, paths: Paths, out?: Reporter): Pro
     out?.warn(`${paths.history} is corrupt (${(err as Error).message}); starting a new history`);
     return [];
   }
+}
+
+/** What a failed deploy writes into its release.json: the reason, and what its bake saw, if it baked. */
+export function failedRecord(ctx: Pick<DeployContext, 'state'>, message: string): Partial<ReleaseInfo> {
+  return {
+    status: 'failed',
+    error: message,
+    finishedAt: new Date().toISOString(),
+    bakingUntil: undefined,
+    ...(ctx.state.bake ? { bake: ctx.state.bake } : {}),
+  };
+}
+
+/**
+ * A rollback that failed leaves its target's record as it was (it says nothing sure about that
+ * release), unless the target was switched back during its bake: then it is marked failed like a
+ * deploy would be, with the reason.
+ */
+export async function recordFailedBake(ctx: Pick<DeployContext, 'state' | 'host' | 'paths' | 'release'>, message: string): Promise<void> {
+  const result = ctx.state.bake?.result;
+  if (result !== 'breach' && result !== 'stopped') return;
+  await updateRelease(ctx.host, ctx.paths, ctx.release.id, failedRecord(ctx, message)).catch(() => {});
 }
 
 /** The history line of a deploy or rollback: what, by whom and where, and how it ended. */

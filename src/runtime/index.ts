@@ -31,6 +31,7 @@
  * templates/reload-safe.mjs; a test keeps them equal.
  */
 import type { Server } from 'node:http';
+import { countAnswers, reportAnswersToPm2 } from './answers.js';
 import { httpDrain } from './drain.js';
 import { clusterWorker, flushOutput, leaveCluster, msValue, quietPeriodOf } from './process.js';
 
@@ -143,6 +144,9 @@ export function reloadSafe(server: Server, options: ReloadSafeOptions = {}): Rel
 
   shared().managed.add(server);
   const http = httpDrain(server);
+  // The answers it gives, for a deploy's bake (under PM2 only).
+  countAnswers(server);
+  reportAnswersToPm2();
   let draining = false;
   let finished: Promise<void> | undefined;
   const me = { draining: false, done: false };

@@ -14,11 +14,13 @@
  *   closeAllConnections() become that same drain, and process.exit() waits until it is over. If the
  *   app does not exit by the deadline, this exits then, before PM2's SIGKILL.
  * It prints one line when it takes the server over and says who sends `ready` and who drains; the
- * canary and `zdd doctor` read that line.
+ * canary and `zdd doctor` read that line. Under PM2 it also counts the server's answers and its 5xx
+ * (runtime/answers.ts), which a deploy's bake reads.
  */
 import net from 'node:net';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { countAnswers, reportAnswersToPm2 } from './answers.js';
 import { httpDrain, type HttpDrain } from './drain.js';
 import { shared } from './index.js';
 import { clusterWorker, flushOutput, leaveCluster, msValue, quietPeriodOf } from './process.js';
@@ -178,6 +180,9 @@ function take(server: Server): void {
   const drain = httpDrain(server);
   adopted.push({ server, drain });
   patchClose(server, drain);
+  // The answers it gives, for a deploy's bake (sent to PM2; nothing outside PM2).
+  countAnswers(server);
+  reportAnswersToPm2(send);
   // After the 'listening' handlers of the app (its own `ready`, a reloadSafe() call in a callback).
   setImmediate(() => {
     const runtime = shared().managed.has(server);

@@ -1,7 +1,9 @@
-import { StepFailed } from '../core/errors.js';
+import { CommandFailed, StepFailed } from '../core/errors.js';
 import { pointCurrentAt } from './switch.js';
 import { instancesOf, reloadInto, pm2For } from '../pm2/reload.js';
 import type { DeployContext, Step } from '../core/types.js';
+import { bakeSeconds, totals } from './bake.js';
+import { verifyRunning } from './verify.js';
 
 /**
  * While PM2 reloads onto the new release, look for one of its workers dying at boot (PM2 restarts
@@ -38,6 +40,24 @@ function watchForCrash(ctx: DeployContext, previous: string): { stop(): Promise<
   };
 }
 
+/**
+ * The switch-back's reload. PM2 can refuse it for a moment while it is restarting a worker of the
+ * release that failed (one that crashed during the bake): try again, a few times, before giving up.
+ */
+async function reloadBack(ctx: DeployContext, releaseId: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await reloadInto(ctx, releaseId);
+      return;
+    } catch (err) {
+      if (attempt >= 4) throw err;
+      const why = err instanceof CommandFailed && err.tail ? err.tail.split('\n').at(-1) : (err as Error).message;
+      ctx.out.warn(`switching back: PM2 refused the reload (${why}); trying again in 1 s`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 /** Start the app under PM2 (cluster, absolute `current/` paths) or reload it worker by worker. */
 export const pm2: Step = {
   id: 'pm2',
@@ -50,6 +70,9 @@ export const pm2: Step = {
     };
   },
   async run(ctx) {
+    // The bake compares the new release's 5xx share with what the workers of the release before
+    // answered until now.
+    if (bakeSeconds(ctx) > 0 && ctx.previous) ctx.state.before = totals(await instancesOf(ctx));
     const watch = ctx.previous ? watchForCrash(ctx, ctx.previous.id) : undefined;
     let crash: string | undefined;
     try {
@@ -64,7 +87,9 @@ export const pm2: Step = {
   async undo(ctx) {
     if (ctx.previous) {
       await pointCurrentAt(ctx, ctx.previous.id);
-      await reloadInto(ctx, ctx.previous.id);
+      await reloadBack(ctx, ctx.previous.id);
+      // The switch back is verified like the switch: every instance on the release before, healthy.
+      await verifyRunning(ctx, ctx.previous.id, 'undo pm2');
     } else {
       await ctx.host.exec([...(await pm2For(ctx)), 'delete', ctx.config.app], { cwd: ctx.paths.root, reject: false });
     }

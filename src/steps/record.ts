@@ -16,6 +16,7 @@ async function recordRollback(ctx: DeployContext, now: Date, durationMs: number)
     {
       wentLiveAt: ctx.state.liveAt ?? now.toISOString(),
       rolledBackAt: undefined,
+      bakingUntil: undefined,
     },
     ctx.out,
   );
@@ -58,6 +59,8 @@ export const record: Step = {
         inputs: await inputsFor(ctx),
         reused: reusedParts(ctx),
         ...(ctx.state.parallel ? { parallel: { ...ctx.state.parallel } } : {}),
+        bakingUntil: undefined,
+        ...(ctx.state.bake ? { bake: ctx.state.bake } : {}),
       },
       ctx.out,
     );

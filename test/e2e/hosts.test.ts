@@ -124,7 +124,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
   }, 180_000);
 
   it('a rolling deploy (rollout.batch 1) switches one host at a time, under load', async () => {
-    await setConfig((c) => (c.rollout = { batch: 1 }));
+    await setConfig((c) => (c.rollout = { batch: 1, bake: 0 }));
     startLoads();
     await setVersion(fleet.app, 'v3');
     const r = await fleet.zdd(['deploy']);
@@ -140,7 +140,7 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
     for (const h of fleet.hosts) expect(await served(h.url)).toMatchObject({ page: 'v3', api: 'v3' });
     await stopLoads('rolling deploy v3');
     ids.v3 = await currentOf(fleet.hosts[0]!.deployTo);
-    await setConfig((c) => delete c.rollout);
+    await setConfig((c) => (c.rollout = { bake: 0 }));
   }, 180_000);
 
   it('a host that fails before the switch changes nothing anywhere', async () => {

@@ -122,7 +122,18 @@ describe('zdd rollback / releases / status (real PM2 + Nginx, under load)', () =
     const r = await zdd('rollback', '--dry-run', '--json');
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.json).toMatchObject({ dryRun: true, release: { id: ids.v2, previous: ids.v3 } });
-    expect(r.json.steps.map((s: any) => s.id)).toEqual(['lock', 'target', 'nginx-test', 'pm2-check', 'switch', 'pm2', 'verify', 'nginx-reload', 'record']);
+    expect(r.json.steps.map((s: any) => s.id)).toEqual([
+      'lock',
+      'target',
+      'nginx-test',
+      'pm2-check',
+      'switch',
+      'pm2',
+      'verify',
+      'nginx-reload',
+      'bake',
+      'record',
+    ]);
     expect(await served()).toEqual({ api: 'v3', page: 'v3' });
   });
 

@@ -89,6 +89,8 @@ export async function copyExample(dest: string, opts: CopyExampleOptions): Promi
     direct.backend = { port: opts.backendPort, env: opts.env };
   }
   if (opts.nginx !== undefined) direct.nginx = { ...opts.nginx };
+  // The bake adds rollout.bake seconds to every deploy and rollback: off unless a test is about it.
+  direct.rollout = { bake: 0 };
   config = deepMerge(config, direct);
   if (opts.config) config = deepMerge(config, opts.config);
   delete config.$schema;

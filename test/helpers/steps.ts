@@ -136,6 +136,9 @@ export interface Pm2Row {
   execMode?: string;
   restarts?: number;
   uptime?: number;
+  pid?: number;
+  /** What zdd's code in the worker reported to PM2 ("zdd answers" / "zdd 5xx" custom metrics). */
+  answers?: { answers: number; errors: number };
 }
 
 export function jlist(rows: Pm2Row[]): string {
@@ -143,8 +146,9 @@ export function jlist(rows: Pm2Row[]): string {
     rows.map((r, i) => ({
       pm_id: r.pmId ?? i,
       name: r.name ?? 'shop',
-      pid: 1000 + i,
+      pid: r.pid ?? 1000 + i,
       pm2_env: {
+        ...(r.answers ? { axm_monitor: { 'zdd answers': { value: r.answers.answers }, 'zdd 5xx': { value: r.answers.errors } } } : {}),
         status: r.status ?? 'online',
         exec_mode: r.execMode ?? 'cluster_mode',
         pm_exec_path: r.execPath ?? `${DEPLOY_TO}/current/backend/server.js`,

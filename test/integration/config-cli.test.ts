@@ -146,6 +146,13 @@ const cases: Case[] = [
     expect: [/^hosts\[0\]\.deployTo: expected a path without spaces: PM2 starts/m],
   },
   { name: 'ssh without hosts', config: { ...good, ssh: { identityFile: '~/.ssh/id' } }, expect: [/^ssh: only used with hosts; set hosts or remove ssh$/m] },
+  {
+    name: 'rollout.batch without hosts',
+    config: { ...good, rollout: { batch: 2 } },
+    expect: [/^rollout\.batch: only used with hosts; set hosts or remove it$/m],
+  },
+  { name: 'a negative rollout.bake', config: { ...good, rollout: { bake: -1 } }, expect: [/^rollout\.bake: /m] },
+  { name: 'a rollout.bake that is not a number', config: { ...good, rollout: { bake: 'ten' } }, expect: [/^rollout\.bake: /m] },
   { name: 'rollout.batch of 0', config: { ...good, hosts: ['web1'], rollout: { batch: 0 } }, expect: [/^rollout\.batch: /m] },
   {
     name: 'backend.env value of the wrong type (value not printed)',

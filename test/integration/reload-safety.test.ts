@@ -131,6 +131,28 @@ describe('zdd reload safety (node --require dist/runtime/reload-safe.cjs)', () =
     expect(await app.exited).toEqual({ code: 0, signal: null });
   });
 
+  it('under PM2 (pm_id set) reports the answers and the 5xx among them as PM2 custom metrics; outside PM2 it sends none', async () => {
+    const metrics: { answers: number; errors: number }[] = [];
+    const app = await start('plain.cjs', { pm_id: '0' });
+    app.child.on('message', (m: { type?: string; data?: Record<string, { value: number }> }) => {
+      if (m?.type === 'axm:monitor') metrics.push({ answers: m.data!['zdd answers']!.value, errors: m.data!['zdd 5xx']!.value });
+    });
+    await app.ready;
+    for (const status of [200, 200, 500, 503, 404]) await fetch(`http://127.0.0.1:${app.port}/?status=${status}`);
+    await until(() => metrics.at(-1)?.answers === 5, 3000, 'the counts');
+    expect(metrics.at(-1)).toEqual({ answers: 5, errors: 2 });
+
+    const outside = await start('plain.cjs');
+    const sent: unknown[] = [];
+    outside.child.on('message', (m) => sent.push(m));
+    await outside.ready;
+    await fetch(`http://127.0.0.1:${outside.port}/?status=500`);
+    await sleep(600);
+    expect(sent).toEqual(['ready']);
+    for (const a of [app, outside]) a.child.kill('SIGINT');
+    await Promise.all([app.exited, outside.exited]);
+  });
+
   it('leaves a server on another port than PORT alone and says so', async () => {
     const app = await start('plain.cjs', { PORT: '0' });
     await until(() => /listening on port \d+, not PORT \(0\): left alone/.test(app.output()), 3000, 'the line');

@@ -7,7 +7,16 @@ const net = require('node:net');
 const path = require('node:path');
 const fs = require('node:fs');
 
-const { version } = JSON.parse(fs.readFileSync(path.join(__dirname, 'version.json'), 'utf8'));
+// version.json may also plant a bad release, for tests of zdd's bake: `failAfterMs` (every route but
+// /healthz answers 500 from that long after boot) and `crashAfterMs` (the process throws then).
+const { version, failAfterMs, crashAfterMs } = JSON.parse(fs.readFileSync(path.join(__dirname, 'version.json'), 'utf8'));
+const bootedAt = Date.now();
+const failing = () => failAfterMs !== undefined && Date.now() - bootedAt >= failAfterMs;
+if (crashAfterMs !== undefined) {
+  setTimeout(() => {
+    throw new Error(`planted crash ${crashAfterMs} ms after boot (version.json crashAfterMs)`);
+  }, crashAfterMs).unref();
+}
 const port = Number(process.env.PORT ?? 3000);
 const host = '127.0.0.1';
 const release = process.env.ZDD_RELEASE ?? null;
@@ -37,6 +46,7 @@ const server = http.createServer((req, res) => {
   });
 
   const url = new URL(req.url ?? '/', 'http://localhost');
+  if (failing() && url.pathname !== '/healthz') return send(res, 500, 'planted failure (version.json failAfterMs)');
   if (req.method === 'POST' && url.pathname === '/api/echo') {
     // A write: answers with the number of bytes it received (the load tests send POSTs here).
     let bytes = 0;

@@ -218,6 +218,60 @@ export function httpDrain(server) {
     return drain;
 }
 
+/** One count per process, whichever copy of this code (the preload's, the app's zdd/runtime) counts. */
+function counting() {
+    const g = globalThis;
+    const key = Symbol.for('zdd.answers');
+    g[key] ??= { answers: 0, errors: 0, servers: new WeakSet(), reporting: false };
+    return g[key];
+}
+export function answerCounts() {
+    const c = counting();
+    return { answers: c.answers, errors: c.errors };
+}
+/** Count the answers `server` gives (once per server, however many times this is called). */
+export function countAnswers(server) {
+    const c = counting();
+    if (c.servers.has(server))
+        return;
+    c.servers.add(server);
+    server.on('request', (_req, res) => {
+        res.once('finish', () => {
+            c.answers++;
+            if (res.statusCode >= 500)
+                c.errors++;
+        });
+    });
+}
+/** How often the counts go to PM2: often enough for a bake to see a failing release within a second. */
+const REPORT_MS = 250;
+/**
+ * Under PM2 (`pm_id` set, an IPC channel): send the counts as PM2 custom metrics (`axm:monitor`, which
+ * PM2 keeps in the process's `axm_monitor`), at once and then whenever they change. `send` is the
+ * process's own send (the preload wraps process.send to see `ready`).
+ */
+export function reportAnswersToPm2(send = process.send?.bind(process)) {
+    const c = counting();
+    if (c.reporting || !send || process.env.pm_id === undefined)
+        return;
+    c.reporting = true;
+    let last = '';
+    const report = () => {
+        const now = `${c.answers}/${c.errors}`;
+        if (now === last)
+            return;
+        last = now;
+        try {
+            send({ type: 'axm:monitor', data: { 'zdd answers': { value: c.answers }, 'zdd 5xx': { value: c.errors } } });
+        }
+        catch {
+            // The channel closed (the worker is going away): nothing left to report to.
+        }
+    };
+    report();
+    setInterval(report, REPORT_MS).unref();
+}
+
 export function shared() {
     const g = globalThis;
     return (g[Symbol.for('zdd.reload-safe')] ??= { managed: new WeakSet(), draining: false });
@@ -253,6 +307,9 @@ export function reloadSafe(server, options = {}) {
     const say = (line, level = 'info') => log(`reload-safe pid=${process.pid}: ${line}`, level);
     shared().managed.add(server);
     const http = httpDrain(server);
+    // The answers it gives, for a deploy's bake (under PM2 only).
+    countAnswers(server);
+    reportAnswersToPm2();
     let draining = false;
     let finished;
     const me = { draining: false, done: false };

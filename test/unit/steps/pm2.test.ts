@@ -140,14 +140,30 @@ describe('pm2', () => {
     expect(host.links.get(paths.current)).toBe(`releases/${id(1)}`);
   });
 
-  it('undo: current back to the previous release, and PM2 reloaded onto it', async () => {
-    const { ctx, host, paths } = pm2Context(() => [{ release: id(2) }], { previousId: id(1) });
+  it('undo: current back to the previous release, PM2 reloaded onto it, and that verified', async () => {
+    let on = id(2);
+    const rows = () => [0, 1].map((pmId) => ({ pmId, release: on, uptime: Date.now() - 60_000 }));
+    const { ctx, host, paths } = pm2Context(rows, { previousId: id(1) });
+    answerPm2(host, rows, (line) => {
+      if (line.includes(' reload ')) on = id(1);
+      return undefined;
+    });
     pointCurrent(host, ctx, id(2));
     await pm2.undo!(ctx);
     expect(callsTo(host, 'symlinkAtomic')).toEqual([[`releases/${id(1)}`, paths.current]]);
     expect(host.files.get(ECOSYSTEM)).toContain(`"ZDD_RELEASE": "${id(1)}"`);
     expect(pm2Changes(host)).toEqual([`/usr/bin/pm2 reload ${ECOSYSTEM} --only shop --update-env`]);
+    expect(callsTo(host, 'httpGet').length).toBeGreaterThan(0);
   });
+
+  it('undo fails (the switch-back is verified) when an instance stays on the release it left', async () => {
+    const { ctx, host } = pm2Context(() => [{ release: id(2), uptime: Date.now() - 60_000 }], { previousId: id(1), backend: { readyTimeout: 1000 } });
+    pointCurrent(host, ctx, id(2));
+    const err = await pm2.undo!(ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StepFailed);
+    expect((err as StepFailed).step).toBe('undo pm2');
+    expect((err as Error).message).toMatch(new RegExp(`instance 0 is online running ${id(2)}`));
+  }, 15_000);
 
   it('undo of a first deploy: deletes the app from PM2 (tolerating failure)', async () => {
     const { ctx, host } = pm2Context(() => [{ release: id(2) }]);
