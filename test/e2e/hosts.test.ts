@@ -193,6 +193,35 @@ describe.skipIf(unsupported)('zdd deploy/rollback/status to two hosts over SSH (
     await stopLoads('switch-back of a release that dies under PM2');
   }, 180_000);
 
+  it('the bake, a batch at a time: a release whose routes answer 500 soon after boot is switched back on the host that baked it; the next batch is never switched', async () => {
+    const versionFile = join(fleet.app, 'backend', 'version.json');
+    const was = await readFile(versionFile, 'utf8');
+    await setConfig((c) => (c.rollout = { batch: 1, bake: 0 }));
+    await setVersion(fleet.app, 'v4-failing');
+    await writeFile(versionFile, `${JSON.stringify({ version: 'v4-failing', failAfterMs: 1500 })}\n`);
+    startLoads();
+    const r = await fleet.zdd(['deploy', '--bake', '6']);
+    const reports = await Promise.all(loads.map((l) => l.stop()));
+    loads = [];
+    await setConfig((c) => (c.rollout = { bake: 0 }));
+    await writeFile(versionFile, was);
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.all).toMatch(/bake .*— 5xx \d+(\.\d)?% over/);
+    expect(r.all).toMatch(/switch batch 1\/2/);
+    expect(r.all).not.toMatch(/switch batch 2\/2/);
+    for (const h of fleet.hosts) {
+      expect(await currentOf(h.deployTo)).toBe(ids.v3);
+      expect(await served(h.url)).toMatchObject({ api: 'v3' });
+    }
+    // Only the host that baked it answered the planted 500s; the other one served v3 throughout.
+    const failedOn = reports.map((x) => x.failed);
+    expect(failedOn[2]! + failedOn[3]!, JSON.stringify(failedOn)).toBe(0);
+    expect(
+      reports.flatMap((x) => x.failures).every((f) => f.status === 500),
+      JSON.stringify(reports.flatMap((x) => x.failures).slice(0, 5)),
+    ).toBe(true);
+  }, 180_000);
+
   it('rolls every host back to a named release under load, and records it', async () => {
     startLoads();
     const r = await fleet.zdd(['rollback', ids.v1!]);
