@@ -13,7 +13,7 @@ import { cpus } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { breakHealthcheck, setVersion } from '../test/helpers/example.js';
+import { breakHealthcheckUnderPm2, setVersion } from '../test/helpers/example.js';
 import { failureKinds, type LoadReport, type SiteLoadOptions, type SiteLoadReport } from '../test/helpers/load.js';
 import { repoRoot, tempPm2Home, type TempPm2Home } from '../test/helpers/pm2.js';
 import { makeSite, type Site } from '../test/helpers/site.js';
@@ -91,10 +91,7 @@ async function dieUnderPm2(site: Site, app: App): Promise<void> {
 /** Make the health check fail, only in a PM2 worker: the reload completes, verify fails. */
 async function unhealthyUnderPm2(site: Site, app: App): Promise<void> {
   if (app === 'example') {
-    await breakHealthcheck(site.app);
-    const file = entryOf(site, app);
-    const src = await readFile(file, 'utf8');
-    await writeFile(file, src.replace('return send(res, 500,', 'if (process.env.NODE_APP_INSTANCE !== undefined) return send(res, 500,'));
+    await breakHealthcheckUnderPm2(site.app);
     return;
   }
   const file = join(site.app, 'backend', 'app.js');

@@ -151,6 +151,32 @@ describe('bake (real PM2 + Nginx, under load)', () => {
     expect((await site.served()).api).toBe(v);
   });
 
+  it('Ctrl-C during the bake without a terminal (CI) switches back, as documented: exit 1, recorded failed, 0 failed requests', async () => {
+    const before = await current();
+    const prev = (await site.served()).api;
+    await nextVersion();
+    const { value: r, report } = await site.underLoad(async () => {
+      const child = site.spawnZdd(['deploy', '--bake', '30']);
+      let started!: () => void;
+      const baking = new Promise<void>((res) => (started = res));
+      child.all!.on('data', (d: Buffer) => /start bake/.test(d.toString()) && started());
+      await baking;
+      await new Promise((res) => setTimeout(res, 1000));
+      child.kill('SIGINT');
+      const done = await child;
+      return { exitCode: done.exitCode ?? -1, all: String(done.all) };
+    });
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.all).toMatch(/SIGINT during the bake: switching back to \d+ \(no terminal to ask\)/);
+    expect(r.all).toMatch(/fail {2}bake \([^)]*\) — stopped by SIGINT during the bake/);
+    expect(await current()).toBe(before);
+    expect((await site.served()).api).toBe(prev);
+    const failed = (await history()).at(-1)!;
+    expect(failed).toMatchObject({ result: 'failed', error: expect.stringMatching(/stopped by SIGINT during the bake/) });
+    expect((await releaseJson(failed.release)).bake).toMatchObject({ result: 'stopped' });
+    expect(report.failed, await site.explain(report)).toBe(0);
+  });
+
   it('bad input: a negative or non-numeric --bake is bad usage (exit 2, naming the flag); so is rollout.bake (naming the key); nothing created', async () => {
     const releases = async () =>
       existsSync(join(site.deployTo, 'releases')) ? (await import('node:fs/promises')).readdir(join(site.deployTo, 'releases')) : [];

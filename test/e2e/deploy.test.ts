@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { breakBackendAtBoot, breakHealthcheck, setVersion } from '../helpers/example.js';
+import { breakBackendAtBoot, breakHealthcheck, breakHealthcheckUnderPm2, setVersion } from '../helpers/example.js';
 import { httpGet, type SiteLoadReport } from '../helpers/load.js';
 import { pm2Bin } from '../helpers/pm2.js';
 import { makeSite, zddBin, type Site } from '../helpers/site.js';
@@ -174,12 +174,7 @@ describe('zdd deploy (real PM2 + Nginx, under load)', () => {
     const before = await currentId();
     await setVersion(site.app, 'unhealthy-under-pm2');
     // Serves, but its health check fails in a PM2 worker only: the canary passes, verify does not.
-    await breakHealthcheck(site.app);
-    const broken = await readFile(join(site.app, 'backend', 'server.js'), 'utf8');
-    await writeFile(
-      join(site.app, 'backend', 'server.js'),
-      broken.replace('return send(res, 500,', 'if (process.env.NODE_APP_INSTANCE !== undefined) return send(res, 500,'),
-    );
+    await breakHealthcheckUnderPm2(site.app);
     const { value: r, report } = await site.underLoad(() => site.zdd(['deploy']));
     await restoreServer();
     await expectNoneFailed(report);

@@ -123,3 +123,13 @@ export async function breakBackendAtBoot(dir: string): Promise<void> {
 export async function breakHealthcheck(dir: string): Promise<void> {
   await patchServer(dir, "case '/healthz':", "case '/healthz':\n      return send(res, 500, 'zdd test: healthcheck broken');", 'breakHealthcheck');
 }
+
+/** The health check answers 500 in a PM2 worker only (NODE_APP_INSTANCE is set there): the canary passes, verify fails. */
+export async function breakHealthcheckUnderPm2(dir: string): Promise<void> {
+  await patchServer(
+    dir,
+    "case '/healthz':",
+    "case '/healthz':\n      if (process.env.NODE_APP_INSTANCE !== undefined) return send(res, 500, 'zdd test: healthcheck broken under PM2');",
+    'breakHealthcheckUnderPm2',
+  );
+}
