@@ -52,21 +52,27 @@ const REPORT_MS = 250;
  * PM2 keeps in the process's `axm_monitor`), at once and then whenever they change. `send` is the
  * process's own send (the preload wraps process.send to see `ready`).
  */
-export function reportAnswersToPm2(send: ((message: unknown) => unknown) | undefined = process.send?.bind(process)): void {
+export function reportAnswersToPm2(
+  send: ((message: unknown, callback: (err: Error | null) => void) => unknown) | undefined = process.send?.bind(process),
+): void {
   const c = counting();
   if (c.reporting || !send || process.env.pm_id === undefined) return;
   c.reporting = true;
   let last = '';
+  const timer = setInterval(() => report(), REPORT_MS);
+  timer.unref();
   const report = () => {
+    // A worker leaving the cluster closes the channel before it exits: stop, and never send into a
+    // closed channel (without a callback Node would raise that as an 'error' on the process).
+    if (process.connected === false) return clearInterval(timer);
     const now = `${c.answers}/${c.errors}`;
     if (now === last) return;
     last = now;
     try {
-      send({ type: 'axm:monitor', data: { 'zdd answers': { value: c.answers }, 'zdd 5xx': { value: c.errors } } });
+      send({ type: 'axm:monitor', data: { 'zdd answers': { value: c.answers }, 'zdd 5xx': { value: c.errors } } }, () => {});
     } catch {
-      // The channel closed (the worker is going away): nothing left to report to.
+      // The channel closed meanwhile: nothing left to report to.
     }
   };
   report();
-  setInterval(report, REPORT_MS).unref();
 }

@@ -43,7 +43,7 @@ export function totals(list: Pm2Instance[]): AnswerTotals {
 const pct = (r: number | null) => (r === null ? 'n/a' : `${Math.round(r * 1000) / 10}%`);
 const secs = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
-/** The 5xx share of what the workers answered since `start` (a worker that restarted counts from 0). */
+/** What the workers answered since `start` (a worker not in it, or restarted since, counts from 0). */
 function window(start: Map<number, Pm2Instance>, now: Pm2Instance[]): { answers: number; errors: number } {
   let answers = 0;
   let errors = 0;
@@ -92,7 +92,10 @@ export const bake: Step = {
     const end = t0 + seconds * 1000;
     await updateRelease(ctx.host, ctx.paths, ctx.release.id, { bakingUntil: new Date(end).toISOString() }, ctx.out);
     const first = await instancesOf(ctx);
-    const start = new Map(first.map((i) => [i.pmId, i]));
+    // The new workers' answers count from their start, not from the bake's: what the release
+    // answered during the reload and verify counts too (a release that fails at once is caught at
+    // the first look).
+    const start = new Map<number, Pm2Instance>();
     const before = ctx.state.before;
     const rateBefore = before?.counted && before.answers > 0 ? before.errors / before.answers : before?.counted ? 0 : null;
     const report: BakeReport = { seconds, watchedMs: 0, answers: 0, errors: 0, rate: null, rateBefore, restarts: 0, result: 'ok' };

@@ -1,5 +1,32 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { afterEach, beforeAll } from 'vitest';
+import { repoRoot } from './pm2.js';
+
+/**
+ * Temp folders for the tests of one file: `make()` creates one (named `zdd-<prefix>-…`); all of them
+ * are removed after each test, even a failed one.
+ */
+export function tempDirs(prefix: string): () => Promise<string> {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  });
+  return async () => {
+    const d = await mkdtemp(join(tmpdir(), `zdd-${prefix}-`));
+    dirs.push(d);
+    return d;
+  };
+}
+
+/** The file's tests run the built CLI: say so at once when dist/ is missing. */
+export function needsBuild(): void {
+  beforeAll(() => {
+    if (!existsSync(join(repoRoot, 'dist', 'bundle', 'cli.js'))) throw new Error('build first: npm run build');
+  });
+}
 
 /** Every path under `dir` (files, and folders with a trailing "/"), relative, sorted; [] when it does not exist. */
 export function listing(dir: string): string[] {

@@ -1,10 +1,9 @@
 import { execa } from 'execa';
-import { chmod, cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Check } from '../../src/doctor/check.js';
 import { checkDeployTo, checkNode, targetChecks } from '../../src/doctor/target.js';
 import type { ZddConfig } from '../../src/config/schema.js';
@@ -13,16 +12,13 @@ import { RecordingHost } from '../../src/host/recording.js';
 import { openFileCacheLine, readNginxConfig } from '../../src/nginx/config.js';
 import { findPm2, pm2Version } from '../../src/pm2/pm2.js';
 import { repoRoot } from '../helpers/pm2.js';
+import { needsBuild, tempDirs } from '../helpers/fs.js';
 
 const bin = join(repoRoot, 'bin', 'zdd');
 const fixture = join(repoRoot, 'test', 'fixtures', 'sample-project');
 
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'zdd-doctor-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs('doctor');
+needsBuild();
 
 /** A project with the sample backend and a zdd.config.json built from `config`. */
 async function project(config: Record<string, unknown>): Promise<{ dir: string; configPath: string }> {
@@ -47,13 +43,6 @@ function doctor(cwd: string, args: string[], env: Record<string, string> = {}) {
 function checksOf(stdout: string): Check[] {
   return (JSON.parse(stdout) as { checks: Check[] }).checks;
 }
-
-beforeAll(() => {
-  if (!existsSync(join(repoRoot, 'dist', 'bundle', 'cli.js'))) throw new Error('build first: npm run build');
-});
-afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
 
 describe('doctor checks', () => {
   it('wants node 20.19 or newer', () => {

@@ -1,22 +1,18 @@
 import { execa } from 'execa';
-import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { detectProject, entryFromStartScript, portFromSource, renderTemplate, sanitizeAppName, viteOutDir } from '../../src/init/detect.js';
 import { repoRoot } from '../helpers/pm2.js';
+import { needsBuild, tempDirs } from '../helpers/fs.js';
 
 const bin = join(repoRoot, 'bin', 'zdd');
 const fixture = join(repoRoot, 'test', 'fixtures', 'sample-project');
 
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'zdd-init-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs('init');
+needsBuild();
 /** The sample project copied into a fresh folder outside the repository. */
 async function sampleProject(): Promise<string> {
   const d = join(await tempDir(), 'sample');
@@ -48,13 +44,6 @@ async function writeJson(file: string, value: unknown): Promise<void> {
   await mkdir(join(file, '..'), { recursive: true });
   await writeFile(file, JSON.stringify(value, null, 2));
 }
-
-beforeAll(() => {
-  if (!existsSync(join(repoRoot, 'dist', 'bundle', 'cli.js'))) throw new Error('build first: npm run build');
-});
-afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
 
 describe('detection helpers', () => {
   it('sanitises app names', () => {

@@ -153,6 +153,20 @@ describe('zdd reload safety (node --require dist/runtime/reload-safe.cjs)', () =
     await Promise.all([app.exited, outside.exited]);
   });
 
+  it('under PM2, a worker whose channel closed (it left the cluster) keeps running: the counts are not sent into a closed channel', async () => {
+    const app = await start('plain.cjs', { pm_id: '0' });
+    await app.ready;
+    await fetch(`http://127.0.0.1:${app.port}/?status=200`);
+    app.child.disconnect();
+    await sleep(300);
+    // New counts, with the channel closed: sending them would raise an 'error' the app does not handle.
+    await fetch(`http://127.0.0.1:${app.port}/?status=500`);
+    await sleep(700);
+    expect(app.child.exitCode, app.output()).toBeNull();
+    app.child.kill('SIGINT');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('leaves a server on another port than PORT alone and says so', async () => {
     const app = await start('plain.cjs', { PORT: '0' });
     await until(() => /listening on port \d+, not PORT \(0\): left alone/.test(app.output()), 3000, 'the line');
