@@ -256,20 +256,25 @@ export function reportAnswersToPm2(send = process.send?.bind(process)) {
         return;
     c.reporting = true;
     let last = '';
+    const timer = setInterval(() => report(), REPORT_MS);
+    timer.unref();
     const report = () => {
+        // A worker leaving the cluster closes the channel before it exits: stop, and never send into a
+        // closed channel (without a callback Node would raise that as an 'error' on the process).
+        if (process.connected === false)
+            return clearInterval(timer);
         const now = `${c.answers}/${c.errors}`;
         if (now === last)
             return;
         last = now;
         try {
-            send({ type: 'axm:monitor', data: { 'zdd answers': { value: c.answers }, 'zdd 5xx': { value: c.errors } } });
+            send({ type: 'axm:monitor', data: { 'zdd answers': { value: c.answers }, 'zdd 5xx': { value: c.errors } } }, () => { });
         }
         catch {
-            // The channel closed (the worker is going away): nothing left to report to.
+            // The channel closed meanwhile: nothing left to report to.
         }
     };
     report();
-    setInterval(report, REPORT_MS).unref();
 }
 
 export function shared() {
