@@ -12,6 +12,7 @@ import type { Pm2Instance } from '../pm2/pm2.js';
 import { instancesOf } from '../pm2/reload.js';
 import { updateRelease } from '../releases/release.js';
 import { askKeepOrSwitchBack } from './bake-prompt.js';
+import { healthProblem } from './verify.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -43,36 +44,12 @@ export function totals(list: Pm2Instance[]): AnswerTotals {
 const pct = (r: number | null) => (r === null ? 'n/a' : `${Math.round(r * 1000) / 10}%`);
 const secs = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
-/** What the workers answered since `start` (a worker not in it, or restarted since, counts from 0). */
-function window(start: Map<number, Pm2Instance>, now: Pm2Instance[]): { answers: number; errors: number } {
-  let answers = 0;
-  let errors = 0;
-  for (const i of now) {
-    if (!i.answers) continue;
-    const s = start.get(i.pmId);
-    const same = s?.pid === i.pid && s.answers;
-    answers += i.answers.answers - (same ? s.answers!.answers : 0);
-    errors += i.answers.errors - (same ? s.answers!.errors : 0);
-  }
-  return { answers, errors };
-}
-
 /** Is this share of 5xx a breach against the release before? */
 export function rateBreach(answers: number, errors: number, before: number | null): boolean {
   if (answers < MIN_ANSWERS) return false;
   const rate = errors / answers;
   const base = before ?? 0;
   return rate >= MIN_RATE && rate - base >= MIN_RATE && rate >= 2 * base;
-}
-
-async function healthy(ctx: DeployContext): Promise<string | undefined> {
-  const url = `http://127.0.0.1:${ctx.config.backend!.port}${ctx.config.healthcheck.path}`;
-  try {
-    const r = await ctx.host.httpGet(url, 2000);
-    return r.status >= 200 && r.status < 300 ? undefined : `${ctx.config.healthcheck.path} answered ${r.status}`;
-  } catch (err) {
-    return `${ctx.config.healthcheck.path}: ${(err as Error).message}`;
-  }
 }
 
 export const bake: Step = {
@@ -92,10 +69,6 @@ export const bake: Step = {
     const end = t0 + seconds * 1000;
     await updateRelease(ctx.host, ctx.paths, ctx.release.id, { bakingUntil: new Date(end).toISOString() }, ctx.out);
     const first = await instancesOf(ctx);
-    // The new workers' answers count from their start, not from the bake's: what the release
-    // answered during the reload and verify counts too (a release that fails at once is caught at
-    // the first look).
-    const start = new Map<number, Pm2Instance>();
     const before = ctx.state.before;
     const rateBefore = before?.counted && before.answers > 0 ? before.errors / before.answers : before?.counted ? 0 : null;
     const report: BakeReport = { seconds, watchedMs: 0, answers: 0, errors: 0, rate: null, rateBefore, restarts: 0, result: 'ok' };
@@ -123,16 +96,19 @@ export const bake: Step = {
         else restarts += Math.max(now.restarts - s.restarts, now.pid !== s.pid ? 1 : 0);
       }
       report.restarts = restarts;
-      const w = window(start, list);
+      // The new workers' answers count from their start, not from the bake's: what the release
+      // answered during the reload and verify counts too (a release that fails at once is caught at
+      // the first look); a worker that restarted counts from 0 again.
+      const w = totals(list);
       report.answers = w.answers;
       report.errors = w.errors;
       report.rate = counted && w.answers > 0 ? w.errors / w.answers : null;
       if (restarts > 0) breach = `${restarts} restart${restarts === 1 ? '' : 's'} in ${secs(elapsed)}`;
       else if (counted && rateBreach(w.answers, w.errors, rateBefore)) breach = `5xx ${pct(report.rate)} over ${secs(elapsed)} vs ${pct(rateBefore)} before`;
       else {
-        const sick = await healthy(ctx);
+        const sick = await healthProblem(ctx, 2000);
         healthFailures = sick ? healthFailures + 1 : 0;
-        if (healthFailures >= HEALTH_FAILURES) breach = `${sick} (${healthFailures} checks in a row)`;
+        if (healthFailures >= HEALTH_FAILURES) breach = `${ctx.config.healthcheck.path} ${sick} (${healthFailures} checks in a row)`;
       }
       report.watchedMs = Date.now() - t0;
       if (breach || Date.now() >= end) break;

@@ -7,6 +7,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How long every instance must have stayed up, with no restart, before it counts as running. */
 const STABLE_MS = 1000;
 
+const healthUrl = (ctx: DeployContext) => `http://127.0.0.1:${ctx.config.backend!.port}${ctx.config.healthcheck.path}`;
+
+/** One health check on `backend.port`: undefined when it answered 2xx, else what went wrong ("answered 500"). */
+export async function healthProblem(ctx: DeployContext, timeoutMs: number): Promise<string | undefined> {
+  try {
+    const r = await ctx.host.httpGet(healthUrl(ctx), timeoutMs);
+    return r.status >= 200 && r.status < 300 ? undefined : `answered ${r.status}`;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 /**
  * Every instance online and running `releaseId`, no restart loop, and the health check 2xx on
  * `backend.port`. PM2 reports a release that crashes at boot as reloaded; this is what catches it.
@@ -41,18 +53,11 @@ export async function verifyRunning(ctx: DeployContext, releaseId: string, step 
     if (Date.now() >= deadline) throw new StepFailed(step, problem, { hint: `see \`pm2 logs ${ctx.config.app}\`` });
     await sleep(300);
   }
-  const url = `http://127.0.0.1:${b.port}${ctx.config.healthcheck.path}`;
   const hDeadline = Date.now() + ctx.config.healthcheck.timeout;
-  let last = '';
   for (;;) {
-    try {
-      const r = await ctx.host.httpGet(url, 5000);
-      if (r.status >= 200 && r.status < 300) break;
-      last = `answered ${r.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() >= hDeadline) throw new StepFailed(step, `${url} ${last}`);
+    const last = await healthProblem(ctx, 5000);
+    if (last === undefined) break;
+    if (Date.now() >= hDeadline) throw new StepFailed(step, `${healthUrl(ctx)} ${last}`);
     await sleep(300);
   }
   return `${ctx.state.instances} instances online on ${releaseId}, ${ctx.config.healthcheck.path} 2xx`;
