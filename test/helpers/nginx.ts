@@ -323,3 +323,17 @@ function signal(pid: number, sig: NodeJS.Signals): void {
     // already gone
   }
 }
+
+/** A minimal nginx.conf whose files all live under `prefix`, with `http` lines of the test's own, for `nginx -t`. */
+export function throwawayNginxConf(prefix: string, http: string[]): string {
+  return [
+    `pid ${prefix}/nginx.pid;`,
+    `error_log ${prefix}/error.log;`,
+    'events {}',
+    'http {',
+    '  access_log off;',
+    ...http.map((l) => `  ${l}`),
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${prefix}/${t};`),
+    '}',
+  ].join('\n');
+}

@@ -13,6 +13,7 @@ import { openFileCacheLine, readNginxConfig } from '../../src/nginx/config.js';
 import { findPm2, pm2Version } from '../../src/pm2/pm2.js';
 import { repoRoot } from '../helpers/pm2.js';
 import { needsBuild, tempDirs } from '../helpers/fs.js';
+import { throwawayNginxConf } from '../helpers/nginx.js';
 
 const bin = join(repoRoot, 'bin', 'zdd');
 const fixture = join(repoRoot, 'test', 'fixtures', 'sample-project');
@@ -257,16 +258,7 @@ describe('zdd doctor (CLI)', () => {
     // Nginx is part of the test set-up (scripts/test.sh installs it): without it this must fail, not pass.
     expect((await execa('nginx', ['-v'], { reject: false })).exitCode, 'nginx -v (scripts/test.sh installs nginx)').toBe(0);
     const prefix = await tempDir();
-    const conf = [
-      `pid ${prefix}/nginx.pid;`,
-      `error_log ${prefix}/error.log;`,
-      'events {}',
-      'http {',
-      '  access_log off;',
-      '  open_file_cache max=1000 inactive=20s;',
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${prefix}/${t};`),
-      '}',
-    ].join('\n');
+    const conf = throwawayNginxConf(prefix, ['open_file_cache max=1000 inactive=20s;']);
     await writeFile(join(prefix, 'nginx.conf'), conf);
     const test = `nginx -p ${prefix} -c ${prefix}/nginx.conf -t`;
     const { dir } = await project({ deployTo: join(await tempDir(), 'srv'), nginx: { test } });

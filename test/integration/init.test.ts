@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { detectProject, entryFromStartScript, portFromSource, renderTemplate, sanitizeAppName, viteOutDir } from '../../src/init/detect.js';
 import { repoRoot } from '../helpers/pm2.js';
 import { needsBuild, tempDirs } from '../helpers/fs.js';
+import { throwawayNginxConf } from '../helpers/nginx.js';
 
 const bin = join(repoRoot, 'bin', 'zdd');
 const fixture = join(repoRoot, 'test', 'fixtures', 'sample-project');
@@ -26,16 +27,7 @@ function zdd(cwd: string, ...args: string[]) {
 async function expectNginxAccepts(site: string): Promise<void> {
   expect((await execa('nginx', ['-v'], { reject: false })).exitCode, 'nginx -v (scripts/test.sh installs nginx)').toBe(0);
   const prefix = await tempDir();
-  const conf = [
-    `pid ${prefix}/nginx.pid;`,
-    `error_log ${prefix}/error.log;`,
-    'events {}',
-    'http {',
-    '  access_log off;',
-    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${prefix}/${t};`),
-    `  include ${site};`,
-    '}',
-  ].join('\n');
+  const conf = throwawayNginxConf(prefix, [`include ${site};`]);
   await writeFile(join(prefix, 'nginx.conf'), conf);
   const t = await execa('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-t'], { reject: false });
   expect(t.exitCode, t.stderr).toBe(0);
