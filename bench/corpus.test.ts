@@ -14,7 +14,6 @@ import { repoRoot } from '../test/helpers/pm2.js';
 const resultsPath = join(repoRoot, 'bench', 'results-corpus.md');
 const n = (x: number) => x.toLocaleString('en-US');
 const s = (x: number) => `${x.toFixed(1)} s`;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the CLI's colour codes
 const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
 
 /** What init printed it found: its app/frontend/backend/healthcheck/shared lines, without timestamps. */
