@@ -8,7 +8,7 @@
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { repoRoot } from './pm2.js';
 
 export interface CorpusProject {
@@ -68,7 +68,8 @@ const copyTree = (from: string, to: string) => cp(from, to, { recursive: true, f
 /** create-vite's template, with the dev proxy to the API a user adds for a separate backend. */
 async function viteTemplate(template: 'react' | 'react-ts', apiPort: number): Promise<string> {
   return generateOnce(`create-vite-9.3.0-${template}`, async (dir) => {
-    await execa('npx', ['-y', CREATE_VITE, dir, '--template', template, '--no-interactive'], { cwd: generated });
+    // create-vite takes a name, not a path (it drops a leading /).
+    await execa('npx', ['-y', CREATE_VITE, basename(dir), '--template', template, '--no-interactive'], { cwd: generated });
     const config = join(dir, template === 'react' ? 'vite.config.js' : 'vite.config.ts');
     await replaceIn(config, 'plugins: [react()],', `plugins: [react()],\n  server: { proxy: { '/api': 'http://localhost:${apiPort}' } },`);
   });
