@@ -46,7 +46,8 @@ describe('detection helpers', () => {
   it('reads a plain outDir from a vite config', () => {
     expect(viteOutDir(`export default { build: { outDir: 'build' } }`)).toBe('build');
     expect(viteOutDir(`build: { outDir: "../public/app", }`)).toBe('../public/app');
-    expect(viteOutDir(`build: { outDir: path.resolve(__dirname, 'x') }`)).toBeUndefined();
+    expect(viteOutDir(`build: { outDir: path.resolve(__dirname, '../server/public') }`)).toBe('../server/public');
+    expect(viteOutDir(`build: { outDir: resolve(root, 'x') }`)).toBeUndefined();
   });
   it('parses the entry of a start script', () => {
     expect(entryFromStartScript('node server.js')).toBe('server.js');
@@ -70,7 +71,7 @@ describe('detection helpers', () => {
     const d = detectProject(fixture);
     expect(d.app).toBe('sample-shop');
     expect(d.frontend).toMatchObject({ root: 'frontend', build: 'npm run build', outDir: 'build' });
-    expect(d.backend).toMatchObject({ root: 'backend', script: 'server.js', scriptFrom: 'start script', port: 4100 });
+    expect(d.backend).toMatchObject({ root: 'backend', script: 'server.js', scriptFrom: 'start script "NODE_ENV=production node server.js"', port: 4100 });
     expect(d.backend?.build).toBeUndefined();
   });
 });
