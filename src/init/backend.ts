@@ -125,7 +125,7 @@ export function detectBackendIn(rel: string, ctx: BackendContext): DetectedBacke
 
   const sources = chosen?.sources ?? { files: [], imports: new Map(), outside: [] };
   const scriptFrom = chosen ? chosen.from : 'guess';
-  const builtBy = chosen && chosen.script !== chosen.file ? map?.from : undefined;
+  const builtBy = chosen && chosen.source !== chosen.script ? map?.from : undefined;
 
   // Port: the start script's PORT=, else the code, else .env, else the Vite proxy's target.
   let port: number | undefined;

@@ -88,7 +88,7 @@ export function viteProxy(configText: string): ViteProxy | undefined {
     const p = target ? /:(\d{2,5})(?:\/|$)/.exec(target)?.[1] : undefined;
     if (p && port === undefined) port = Number(p);
     // rewrite: (p) => p.replace(/^\/api/, '') — the backend's routes lack the prefix.
-    const strip = /\brewrite\s*:[\s\S]*?\.replace\(\s*(?:\/[^/]+\/\w*|['"][^'"]+['"])\s*,\s*(['"`])\1\s*\)/.test(value);
+    const strip = /\brewrite\s*:[\s\S]*?\.replace\(\s*(?:\/(?:\\.|[^/\n])+\/\w*|['"][^'"]+['"])\s*,\s*(['"`])\1\s*\)/.test(value);
     paths.push({ prefix: key, strip });
   }
   return { paths, skipped, port };

@@ -36,16 +36,20 @@ export function pathUses(rootAbs: string, sources: SourceSet): PathUse[] {
     const text = readText(path.join(rootAbs, f)) ?? '';
     const dir = path.posix.dirname(f);
     const at = (i: number) => `${f}:${text.slice(0, i).split('\n').length}`;
+    // The parts of a path.join are one path: their strings are not read again as plain ones below.
+    const joined: [number, number][] = [];
     for (const m of text.matchAll(/path\.(?:join|resolve)\(\s*(?:__dirname|import\.meta\.dirname)\s*,\s*((?:['"`][^'"`$]+['"`]\s*,?\s*)+)\)/g)) {
       const parts = [...m[1]!.matchAll(/['"`]([^'"`]+)['"`]/g)].map((x) => x[1]!);
       out.push({ path: posix(path.posix.join(dir, ...parts)), at: at(m.index) });
+      joined.push([m.index, m.index + m[0].length]);
     }
+    const inJoin = (i: number) => joined.some(([a, b]) => i >= a && i < b);
     for (const m of text.matchAll(/new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g)) {
       out.push({ path: posix(path.posix.join(dir, m[1]!)), at: at(m.index) });
     }
     // Plain strings are relative to the working folder, which PM2 sets to the release's backend folder.
     for (const m of text.matchAll(/['"`]((?:\.\/)?(?:data|uploads|storage)\/[\w./-]*|(?:\.\/)?[\w-]+\.(?:db|sqlite3?))['"`]/g)) {
-      out.push({ path: posix(m[1]!), at: at(m.index) });
+      if (!inJoin(m.index)) out.push({ path: posix(m[1]!), at: at(m.index) });
     }
     for (const m of text.matchAll(/\b(?:dest|destination|uploadDir|storagePath|dbPath|filename)\s*:\s*['"`]((?:\.\/)?[\w./-]+)['"`]/g)) {
       out.push({ path: posix(m[1]!), at: at(m.index) });
