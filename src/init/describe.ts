@@ -69,7 +69,7 @@ export function describeDetection(d: Detection): Line[] {
       info(`shared: ${what} must outlive a release (from ${b.shared.from.join(', ')}); ${how}`);
       for (const n of b.shared.notes) warn(`shared: ${n}`);
     } else info('shared: nothing found that must outlive a release (no data/, uploads/, *.db)');
-    if (b.include.paths.length) info(`include: ${b.include.paths.join(', ')} (read from outside ${dir(b.root)}: ${b.include.from.join(', ')})`);
+    if (b.include.paths.length) info(`include: ${b.include.from.join(', ')}: read from outside ${dir(b.root)}, so copied into each release`);
   } else
     warn(
       'backend: no Node backend found (backend/, server/ or api/ with a package.json, a workspace member, or a server in this package); the config is static-only',

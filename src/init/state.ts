@@ -128,7 +128,12 @@ export function suggestInclude(
   const paths: string[] = [];
   const from: string[] = [];
   const notes: string[] = [];
-  const candidates = [...sources.outside.map((o) => ({ path: o.path, at: `${o.from}:${o.line}` })), ...uses.filter((u) => u.path.startsWith('../'))];
+  // Where it is read, relative to the project folder like every other "from".
+  const where = (at: string) => posix(path.join(path.relative(projectDir, rootAbs), at));
+  const candidates = [
+    ...sources.outside.map((o) => ({ path: o.path, at: where(`${o.from}:${o.line}`) })),
+    ...uses.filter((u) => u.path.startsWith('../')).map((u) => ({ path: u.path, at: where(u.at) })),
+  ];
   for (const c of candidates) {
     const abs = path.resolve(rootAbs, c.path);
     const inProject = !path.relative(projectDir, abs).startsWith('..');

@@ -167,7 +167,7 @@ describe('files from outside the backend folder', () => {
     const d = detectProject(await project(files));
     expect(d.backend!.include).toEqual({
       paths: ['../package.json', '../CHANGELOG.md'],
-      from: ['../package.json (index.js:5)', '../CHANGELOG.md (index.js:6)'],
+      from: ['../package.json (server/index.js:5)', '../CHANGELOG.md (server/index.js:6)'],
     });
     expect(d.backend!.notes.join('\n')).toMatch(/reads \.\.\/client\/dist, in the frontend's folder/);
   });
