@@ -117,8 +117,8 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
   if (!d.frontend && !d.backend) {
     throw new UsageError(`found neither a Vite frontend nor a Node backend in ${cwd}`, {
       hint:
-        'zdd looks for a Vite app (package.json with vite, or a vite.config.*) in frontend/, client/, web/, app/ or this folder, ' +
-        'and a backend package.json in backend/, server/ or api/. Run zdd init from the project root.',
+        'zdd looks for a Vite app (package.json with vite, or a vite.config.*) in frontend/, client/, web/, app/, ui/, a workspace member or this folder, ' +
+        'and a backend package.json in backend/, server/, api/, a workspace member, or this folder with a server in its dependencies. Run zdd init from the project root.',
     });
   }
 

@@ -108,11 +108,14 @@ export function detectProject(projectDir: string): Detection {
     backend = detectBackendIn(rel, { projectDir, frontend });
     if (backend) break;
   }
-  // One package serving both: the root package.json has Vite and a server.
+  // One package serving both (the root package.json has Vite and a server), or a root package whose
+  // start script runs the server from a folder with no package.json of its own.
   let single = false;
-  if (!backend && (!frontend || frontend.root === '.') && !workspace && looksLikeServer(rootPkg)) {
-    single = Boolean(frontend);
+  if (!backend && !workspace && looksLikeServer(rootPkg)) {
+    single = frontend?.root === '.';
     backend = detectBackendIn('.', { projectDir, frontend, single });
+    if (frontend && !single)
+      notes.push(`the backend is this folder's package (${backend?.scriptFrom}), so each release's backend copy includes ${frontend.root}/ too`);
     if (single)
       notes.push(
         "one package serves both: backend.root is '.', so each release's backend copy includes the frontend's source too (harmless; node_modules is never copied)",

@@ -52,6 +52,21 @@ describe('one package serving both', () => {
   });
 });
 
+describe('a root package whose start script runs the server from a folder', () => {
+  it('is the backend, with root . and the script in that folder', async () => {
+    const d = detectProject(
+      await project({
+        'package.json': { name: 'rooted', scripts: { start: 'node server/index.js' }, dependencies: { express: '^4' } },
+        'server/index.js': SERVER,
+        'client/package.json': { devDependencies: { vite: '^8' } },
+      }),
+    );
+    expect(d.frontend?.root).toBe('client');
+    expect(d.backend).toMatchObject({ root: '.', script: 'server/index.js', port: 5000, healthcheck: { path: '/api/health', from: 'server/index.js:3' } });
+    expect(d.notes.join('\n')).toMatch(/the backend is this folder's package .* includes client\/ too/);
+  });
+});
+
 const PNPM_WS = {
   'package.json': { name: 'acme', private: true },
   'pnpm-workspace.yaml': "packages:\n  - 'apps/*'\n  - packages/*   # shared code\n",
