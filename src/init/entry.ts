@@ -99,8 +99,17 @@ export type BuildMap =
 function tscMap(dir: string, build: string): BuildMap | undefined {
   const p = /(?:-p|--project)\s+(\S+)/.exec(build)?.[1] ?? 'tsconfig.json';
   const file = isFile(path.join(dir, p)) ? p : path.posix.join(p, 'tsconfig.json');
-  const cfg = readJsonc(path.join(dir, file)) as { compilerOptions?: { outDir?: unknown; rootDir?: unknown }; include?: unknown } | undefined;
-  const co = cfg?.compilerOptions ?? {};
+  type TsConfig = { compilerOptions?: { outDir?: unknown; rootDir?: unknown }; include?: unknown; extends?: unknown };
+  const cfg = readJsonc(path.join(dir, file)) as TsConfig | undefined;
+  // One level of a relative `extends` (tsconfig.base.json) for what this file leaves out; its paths
+  // are relative to the base's folder.
+  const baseRel = typeof cfg?.extends === 'string' && cfg.extends.startsWith('.') ? posix(path.posix.join(path.posix.dirname(file), cfg.extends)) : undefined;
+  const base = baseRel ? (readJsonc(path.join(dir, baseRel.endsWith('.json') ? baseRel : `${baseRel}.json`)) as TsConfig | undefined) : undefined;
+  const fromBase = (v: unknown) => (typeof v === 'string' && baseRel ? posix(path.posix.join(path.posix.dirname(baseRel), v)) : undefined);
+  const co = {
+    outDir: cfg?.compilerOptions?.outDir ?? fromBase(base?.compilerOptions?.outDir),
+    rootDir: cfg?.compilerOptions?.rootDir ?? fromBase(base?.compilerOptions?.rootDir),
+  };
   const outDir = typeof co.outDir === 'string' ? posix(co.outDir) : '.';
   let rootDir = typeof co.rootDir === 'string' ? posix(co.rootDir) : undefined;
   let from = `${file} outDir ${outDir}`;

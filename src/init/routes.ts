@@ -50,6 +50,17 @@ function mountsOf(rootAbs: string, file: string, text: string): Mount[] {
     const last = ids[ids.length - 1];
     if (last) out.push({ path: m[2]!, file: names.get(last), name: names.has(last) ? undefined : last });
   }
+  // Hono: app.route('/api', api)
+  for (const m of text.matchAll(/\.route\(\s*(['"`])(\/[^'"`]*)\1\s*,\s*([A-Za-z_$][\w$]*)\s*\)/g)) {
+    out.push({ path: m[2]!, file: names.get(m[3]!), name: names.has(m[3]!) ? undefined : m[3] });
+  }
+  // Koa/Hono routers that carry their prefix: new Router({ prefix: '/api' }), new Hono().basePath('/api')
+  for (const m of text.matchAll(/\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*new\s+(?:\w+\.)?\w*Router\(\s*\{[^}]*\bprefix\s*:\s*['"](\/[^'"]*)['"]/g)) {
+    out.push({ path: m[2]!, name: m[1] });
+  }
+  for (const m of text.matchAll(/\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*new\s+Hono\([^)]*\)\s*\.basePath\(\s*['"](\/[^'"]*)['"]/g)) {
+    out.push({ path: m[2]!, name: m[1] });
+  }
   // Fastify: register(plugin, { prefix: '/api' })
   for (const m of text.matchAll(/\.register\(\s*(?:(\w+)|(?:require|import)\(\s*['"](\.[^'"]+)['"]\s*\))\s*,\s*\{[^}]*\bprefix\s*:\s*['"](\/[^'"]*)['"]/g)) {
     const f = m[2] ? resolveSpecifier(rootAbs, file, m[2]) : names.get(m[1]!);
@@ -95,6 +106,11 @@ export function findRoutes(rootAbs: string, sources: SourceSet): Route[] {
       const next = body.slice(m[0].length).search(/\.\s*(get|post|put|delete|patch|all|use)\s*\(/);
       const handler = next < 0 ? body : body.slice(0, next + m[0].length);
       routes.push({ method: m[2]!.toUpperCase(), path: join(base, m[4]!), at: `${f}:${lineAt(text, m.index)}`, renders: /\.render\s*\(/.test(handler) });
+    }
+    // Express: router.route('/health').get(…)
+    for (const m of text.matchAll(/\b([A-Za-z_$][\w$]*)\s*\.\s*route\(\s*(['"`])(\/[^'"`]*)\2\s*\)\s*\.\s*(?:get|all)\s*\(/g)) {
+      const base = local.has(m[1]!) ? join(p, local.get(m[1]!)!) : p;
+      routes.push({ method: 'GET', path: join(base, m[3]!), at: `${f}:${lineAt(text, m.index)}`, renders: false });
     }
     for (const m of text.matchAll(/\b(?:req\.url|request\.url|url\.pathname|pathname)\s*===?\s*['"](\/[^'"?]*)['"]/g)) {
       routes.push({ method: 'GET', path: m[1]!, at: `${f}:${lineAt(text, m.index)}`, renders: false });

@@ -101,6 +101,21 @@ describe('the entry', () => {
     expect(b.healthcheck).toMatchObject({ path: '/health', from: 'backend/src/health.ts:3', fallback: false });
   });
 
+  it("reads outDir from a tsconfig's relative extends", async () => {
+    const dir = await project({
+      'server/package.json': { scripts: { build: 'tsc', start: 'node out/main.js' } },
+      'server/tsconfig.json': '{ "extends": "./tsconfig.base.json", "include": ["src"] }',
+      'server/tsconfig.base.json': '{ "compilerOptions": { "outDir": "out", "rootDir": "src" } }',
+      'server/src/main.ts': 'app.listen(4321);\n',
+    });
+    expect(detectProject(dir).backend).toMatchObject({
+      script: 'out/main.js',
+      source: 'src/main.ts',
+      port: 4321,
+      builtBy: 'tsconfig.json outDir out, rootDir src',
+    });
+  });
+
   it('maps a tsx start script to what tsc builds, and an esbuild bundle to its outfile', async () => {
     const tsx = await project({
       'server/package.json': { scripts: { build: 'tsc', start: 'tsx src/server.ts' } },
@@ -165,6 +180,20 @@ describe('the health route', () => {
       '/api/status',
     ],
     ['plain http', { 'index.js': "require('http').createServer((req, res) => { if (req.url === '/ping') return res.end('pong'); }).listen(1);" }, '/ping'],
+    [
+      'a Koa router with a prefix',
+      { 'index.js': "const router = new Router({ prefix: '/api' });\nrouter.get('/healthz', h);\napp.use(router.routes());\napp.listen(1);" },
+      '/api/healthz',
+    ],
+    [
+      'a Hono sub-app',
+      {
+        'index.js': "import api from './api.js';\napp.route('/api', api);\nserve({ fetch: app.fetch, port: 1 });",
+        'api.js': "const api = new Hono();\napi.get('/health', (c) => c.text('ok'));\nexport default api;",
+      },
+      '/api/health',
+    ],
+    ['router.route()', { 'index.js': "app.route('/status').get(h);\napp.listen(1);" }, '/status'],
     [
       'an ESM import',
       { 'index.js': "import health from './health.js';\napp.use('/internal', health);\napp.listen(1);", 'health.js': "r.get('/ready', h);" },
