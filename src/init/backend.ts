@@ -159,7 +159,7 @@ export function detectBackendIn(rel: string, ctx: BackendContext): DetectedBacke
     : { path: '/', from: chosen?.listens ? 'no route found: the server answers every path' : 'nothing found', fallback: true };
 
   const servesStatic = staticDirs(dir, sources);
-  const uses = pathUses(dir, sources);
+  const uses = pathUses(dir, sources, rel);
   const shared = suggestShared(dir, uses);
   const avoid = ctx.frontend && !ctx.single && ctx.frontend.root !== rel && ctx.frontend.root !== '.' ? [path.join(ctx.projectDir, ctx.frontend.root)] : [];
   const include = suggestInclude(ctx.projectDir, dir, sources, uses, avoid);

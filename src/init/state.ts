@@ -30,18 +30,29 @@ interface PathUse {
 }
 
 /** Paths the source names: `path.join(__dirname, '..', 'x')`, `new URL('../x', import.meta.url)`, plain `'./data/app.db'`, `dest: 'uploads/'`. */
-export function pathUses(rootAbs: string, sources: SourceSet): PathUse[] {
+/** `rel`: the backend's folder relative to the project, for `at` (`server/db.js:5`). */
+export function pathUses(rootAbs: string, sources: SourceSet, rel = '.'): PathUse[] {
   const out: PathUse[] = [];
   for (const f of sources.files) {
     const text = readText(path.join(rootAbs, f)) ?? '';
     const dir = path.posix.dirname(f);
-    const at = (i: number) => `${f}:${text.slice(0, i).split('\n').length}`;
+    const at = (i: number) => `${posix(path.posix.join(rel, f))}:${text.slice(0, i).split('\n').length}`;
     // The parts of a path.join are one path: their strings are not read again as plain ones below.
+    // Its base is __dirname, a variable bound to an earlier path.join in the file
+    // (`const dir = path.join(__dirname, 'data')` then `path.join(dir, 'tasks.db')`), or a string.
     const joined: [number, number][] = [];
-    for (const m of text.matchAll(/path\.(?:join|resolve)\(\s*(?:__dirname|import\.meta\.dirname)\s*,\s*((?:['"`][^'"`$]+['"`]\s*,?\s*)+)\)/g)) {
-      const parts = [...m[1]!.matchAll(/['"`]([^'"`]+)['"`]/g)].map((x) => x[1]!);
-      out.push({ path: posix(path.posix.join(dir, ...parts)), at: at(m.index) });
+    const bound = new Map<string, string>();
+    const JOIN =
+      /(?:\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*)?path\.(?:join|resolve)\(\s*(__dirname|import\.meta\.dirname|[A-Za-z_$][\w$]*|['"`][^'"`$]+['"`])((?:\s*,\s*['"`][^'"`$]+['"`])*)\s*\)/g;
+    for (const m of text.matchAll(JOIN)) {
       joined.push([m.index, m.index + m[0].length]);
+      const head = m[2]!;
+      const base = /^['"`]/.test(head) ? head.slice(1, -1) : head === '__dirname' || head === 'import.meta.dirname' ? dir : bound.get(head);
+      if (base === undefined) continue;
+      const parts = [...m[3]!.matchAll(/['"`]([^'"`]+)['"`]/g)].map((x) => x[1]!);
+      const p = posix(path.posix.join(base, ...parts));
+      if (m[1]) bound.set(m[1], p);
+      out.push({ path: p, at: at(m.index) });
     }
     const inJoin = (i: number) => joined.some(([a, b]) => i >= a && i < b);
     for (const m of text.matchAll(/new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g)) {
@@ -130,10 +141,7 @@ export function suggestInclude(
   const notes: string[] = [];
   // Where it is read, relative to the project folder like every other "from".
   const where = (at: string) => posix(path.join(path.relative(projectDir, rootAbs), at));
-  const candidates = [
-    ...sources.outside.map((o) => ({ path: o.path, at: where(`${o.from}:${o.line}`) })),
-    ...uses.filter((u) => u.path.startsWith('../')).map((u) => ({ path: u.path, at: where(u.at) })),
-  ];
+  const candidates = [...sources.outside.map((o) => ({ path: o.path, at: where(`${o.from}:${o.line}`) })), ...uses.filter((u) => u.path.startsWith('../'))];
   for (const c of candidates) {
     const abs = path.resolve(rootAbs, c.path);
     const inProject = !path.relative(projectDir, abs).startsWith('..');

@@ -305,7 +305,7 @@ describe('zdd init', () => {
     await writeFile(join(dir, 'backend', 'server.js'), "const db = new Database('data/app.db');\nrequire('http').createServer().listen(3000);\n");
     const r = await zdd(dir, 'init');
     expect(r.exitCode, r.stdout).toBe(0);
-    expect(r.stdout).toContain('shared: data/ must outlive a release (from data/ in server.js:1); shared.dirs set to data');
+    expect(r.stdout).toContain('shared: data/ must outlive a release (from data/ in backend/server.js:1); shared.dirs set to data');
     expect((await loadConfig({ cwd: dir })).shared).toEqual({ files: [], dirs: ['data'] });
   });
 });

@@ -143,12 +143,22 @@ describe('state that must outlive a release', () => {
     expect(b.shared).toMatchObject({ dirs: ['data'], files: [], active: true, from: ['data/ folder'] });
   });
 
+  it('follows a variable bound to a path.join: path.join(dir, "tasks.db") is in data/, not a file beside the code', async () => {
+    const b = detectProject(
+      await backend({
+        'index.js': `${SERVER}require('./db');`,
+        'db.js': "const dir = path.join(__dirname, 'data');\nconst file = path.join(dir, 'tasks.db');\nfs.mkdirSync(dir);\n",
+      }),
+    ).backend!;
+    expect(b.shared).toMatchObject({ dirs: ['data'], files: [], active: true, from: ['data/ in server/db.js:1'] });
+  });
+
   it('finds a database path in the source: new Database(path.join(__dirname, "data", "app.db"))', async () => {
     const d = detectProject(
       await backend({ 'index.js': `${SERVER}require('./db');`, 'db.js': "const db = new Database(path.join(__dirname, 'data', 'app.db'));\n" }),
     );
-    expect(d.backend!.shared).toMatchObject({ dirs: ['data'], active: true, from: ['data/ in db.js:1'] });
-    expect(renderConfig(d, '/srv/x', 'nginx/x.conf')).toMatch(/dirs: \['data'\], \/\/ state that must outlive a release \(from data\/ in db\.js:1\)/);
+    expect(d.backend!.shared).toMatchObject({ dirs: ['data'], active: true, from: ['data/ in server/db.js:1'] });
+    expect(renderConfig(d, '/srv/x', 'nginx/x.conf')).toMatch(/dirs: \['data'\], \/\/ state that must outlive a release \(from data\/ in server\/db\.js:1\)/);
   });
 
   it('suggests, but does not set, a folder holding seed files, a bare SQLite file and an upload folder beside it', async () => {
