@@ -18,7 +18,8 @@ export default defineConfig({
   frontend: {
     root: {{frontendRoot}},
     build: {{frontendBuild}}, // run in root
-    outDir: {{frontendOutDir}}, // relative to root; must contain index.html
+    outDir: {{frontendOutDir}}, // relative to root; must contain index.html ({{frontendOutDirFrom}})
+    // install: zdd runs `{{frontendInstall}}` before the build ({{frontendInstallFrom}}); set frontend.install to change it
   },
 
 {{/frontend}}
@@ -30,13 +31,30 @@ export default defineConfig({
 {{#backend}}
   // The Node backend, run by PM2 in cluster mode through <deployTo>/current.
   backend: {
-    root: {{backendRoot}}, // copied into the release without node_modules
+    root: {{backendRoot}}, // copied into the release without node_modules ({{backendRootWhy}})
+{{#workspaceKey}}
+    workspace: {{workspaceRoot}}, // {{workspaceWhy}}
+{{/workspaceKey}}
+{{#workspaceComment}}
+    // workspace: {{workspaceRoot}}, // {{workspaceWhy}} (needs a zdd that knows backend.workspace)
+{{/workspaceComment}}
 {{#backendBuild}}
-    build: {{backendBuildCommand}}, // run in root before copying
+    build: {{backendBuildCommand}}, // run in root before copying ({{backendBuildFrom}})
 {{/backendBuild}}
-    install: 'npm ci --omit=dev', // run in the release's backend folder
+{{#backendInstall}}
+    install: {{backendInstall}}, // run in the release's backend folder ({{backendInstallFrom}})
+{{/backendInstall}}
+{{^backendInstall}}
+    // install: zdd derives it from {{backendInstallFrom}}: the backend's production dependencies and the workspace packages it needs
+{{/backendInstall}}
     script: {{backendScript}}, // entry point, relative to root ({{backendScriptFrom}})
     port: {{backendPort}}, // passed to the app as PORT ({{backendPortFrom}})
+{{#includeKey}}
+    include: {{include}}, // files outside root the app reads: {{includeFrom}}
+{{/includeKey}}
+{{#includeComment}}
+    // include: {{include}}, // files outside root the app reads: {{includeFrom}} (needs a zdd that knows backend.include)
+{{/includeComment}}
     instances: 'max', // a number, or "max" (one per CPU)
     env: { NODE_ENV: 'production' }, // extra environment; values are never printed
     // For a reload with no failed request, the app should call process.send('ready') once it
@@ -47,7 +65,7 @@ export default defineConfig({
 
   // A release must answer 2xx here (on a spare port) before any traffic moves to it.
   healthcheck: {
-    path: '/healthz',
+    path: {{healthPath}}, // {{healthFrom}}
     timeout: 30000,
   },
 
@@ -66,9 +84,12 @@ export default defineConfig({
   },
 
   // Files and folders in <deployTo>/shared, linked into every release (they outlive deploys).
+{{*sharedNotes}}
+  // {{note}}
+{{/sharedNotes}}
   shared: {
-    files: [],   // e.g. ['.env']
-    dirs: [],    // e.g. ['uploads']
+    files: {{sharedFiles}}, // {{sharedFilesWhy}}
+    dirs: {{sharedDirs}}, // {{sharedDirsWhy}}
   },
 
   // Shell commands at named points, run in the release with ZDD_RELEASE set.

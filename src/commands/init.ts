@@ -8,25 +8,19 @@ import path from 'node:path';
 import { CONFIG_NAMES } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
 import { LocalHost } from '../host/local.js';
-import { detectProject, renderTemplate, type Detection } from '../init/detect.js';
-import { packagePath } from '../core/package-root.js';
+import { checkConfigLoads, checkSessionStore } from '../doctor/project.js';
+import type { Check } from '../doctor/check.js';
+import { detectProject, type Detection } from '../init/detect.js';
+import { describeDetection } from '../init/describe.js';
+import { renderConfig, renderNginxSite, TEMPLATES_DIR, template } from '../init/render.js';
+import type { Reporter } from '../output/reporter.js';
 import type { CommandIO, CommandResult, GlobalOptions } from './common.js';
+
+export { renderConfig, renderNginxSite, TEMPLATES_DIR } from '../init/render.js';
 
 export interface InitOptions extends GlobalOptions {
   force?: boolean;
   deployTo?: string;
-}
-
-/** templates/ of this package. */
-export const TEMPLATES_DIR = `${packagePath('templates')}/`;
-
-function template(name: string): string {
-  return readFileSync(path.join(TEMPLATES_DIR, name), 'utf8');
-}
-
-/** A single-quoted TypeScript string literal. */
-function ts(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
 }
 
 function checkDeployTo(p: string): void {
@@ -42,30 +36,6 @@ function workflowTemplate(cwd: string): string {
   return rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
 }
 
-export function renderConfig(d: Detection, deployTo: string, nginxFile: string): string {
-  const f = d.frontend;
-  const b = d.backend;
-  return renderTemplate(
-    template('zdd.config.ts'),
-    {
-      app: ts(d.app),
-      deployTo: ts(deployTo),
-      nginxFile,
-      frontendReason: f?.reason ?? '',
-      frontendRoot: ts(f?.root ?? 'frontend'),
-      frontendBuild: ts(f?.build ?? 'npx vite build'),
-      frontendOutDir: ts(f?.outDir ?? 'dist'),
-      backendRoot: ts(b?.root ?? 'backend'),
-      backendBuildCommand: ts(b?.build ?? 'npm run build'),
-      backendScript: ts(b?.script ?? 'server.js'),
-      backendScriptFrom: b ? (b.scriptFrom === 'guess' ? 'not found: check it' : `from ${b.scriptFrom}`) : '',
-      backendPort: String(b?.port ?? 3000),
-      backendPortFrom: b ? (b.portFrom === 'default' ? 'default: none found in the entry' : `from ${b.portFrom}`) : '',
-    },
-    { frontend: Boolean(f), backend: Boolean(b), backendBuild: Boolean(b?.build) },
-  );
-}
-
 /**
  * A backend whose entry neither sends `ready` nor handles SIGINT (zdd's reload safety covers it; the
  * runtime helper, templates/reload-safe.mjs, is there for apps that want to say when they are ready).
@@ -74,7 +44,8 @@ export function renderConfig(d: Detection, deployTo: string, nginxFile: string):
 export function planRuntimeHelper(cwd: string, d: Detection): { path: string; entry: string; write: boolean } | undefined {
   const b = d.backend;
   if (!b) return undefined;
-  const entry = path.join(b.root, b.script);
+  // The file the user edits: the TypeScript source of a built entry (src/index.ts for dist/index.js).
+  const entry = path.join(b.root, b.source ?? b.script);
   let source = '';
   try {
     source = readFileSync(path.join(cwd, entry), 'utf8');
@@ -84,20 +55,6 @@ export function planRuntimeHelper(cwd: string, d: Detection): { path: string; en
   if (/reloadSafe\(/.test(source) || (/process\.send\?*\.?\(\s*['"]ready['"]/.test(source) && /SIGINT/.test(source))) return undefined;
   const rel = path.join(b.root, 'reload-safe.mjs');
   return { path: rel, entry, write: !existsSync(path.join(cwd, rel)) };
-}
-
-export function renderNginxSite(d: Detection, deployTo: string): string {
-  return renderTemplate(
-    template('nginx-site.conf'),
-    {
-      app: d.app,
-      deployTo: deployTo.replace(/\/+$/, ''),
-      upstream: `${d.app}_backend`,
-      varPrefix: d.app.replace(/-/g, '_'),
-      port: String(d.backend?.port ?? 3000),
-    },
-    { frontend: Boolean(d.frontend), backend: Boolean(d.backend) },
-  );
 }
 
 export const SNIPPET_NAME = 'zdd-preload-error.js';
@@ -160,8 +117,8 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
   if (!d.frontend && !d.backend) {
     throw new UsageError(`found neither a Vite frontend nor a Node backend in ${cwd}`, {
       hint:
-        'zdd looks for a Vite app (package.json with vite, or a vite.config.*) in frontend/, client/, web/, app/ or this folder, ' +
-        'and a backend package.json in backend/, server/ or api/. Run zdd init from the project root.',
+        'zdd looks for a Vite app (package.json with vite, or a vite.config.*) in frontend/, client/, web/, app/, ui/, a workspace member or this folder, ' +
+        'and a backend package.json in backend/, server/, api/, a workspace member, or this folder with a server in its dependencies. Run zdd init from the project root.',
     });
   }
 
@@ -187,22 +144,8 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
   const configText = renderConfig(d, deployTo, nginxRel);
   const nginxText = renderNginxSite(d, deployTo);
 
-  // Print what was found.
-  out.info(`app: ${d.app} (from ${d.appFrom === 'package.json' ? 'package.json name' : 'folder name'})`);
-  if (d.frontend) {
-    out.info(
-      `frontend: ${d.frontend.root === '.' ? 'this folder' : `${d.frontend.root}/`} (${d.frontend.reason}) — build \`${d.frontend.build}\`, outDir ${d.frontend.outDir}`,
-    );
-  } else out.warn('frontend: no Vite app found; the config is backend-only');
-  if (d.backend) {
-    const b = d.backend;
-    out.info(
-      `backend: ${b.root}/ — script ${b.script} (${b.scriptFrom === 'guess' ? 'not found, a guess' : `from ${b.scriptFrom}`}), ` +
-        `port ${b.port} (${b.portFrom === 'default' ? 'default' : `from ${b.portFrom}`})${b.build ? `, build \`${b.build}\`` : ''}`,
-    );
-    if (b.scriptFrom === 'guess')
-      out.warn(`backend: no entry point found in ${b.root}/ (main, start script, server.js, index.js, app.js); check backend.script`);
-  } else out.warn('backend: no Node backend found (backend/, server/ or api/ with a package.json); the config is static-only');
+  // Print what was found, each guess with where it came from.
+  for (const l of describeDetection(d)) out[l.level](l.text);
   out.info(`deployTo: ${deployTo}${opts.deployTo ? '' : ' (default; change it with --deploy-to)'}`);
 
   const host = new LocalHost();
@@ -223,11 +166,15 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
 
   // A backend that neither sends ready nor drains: zdd's reload safety covers it at deploy, no code change.
   const helper = planRuntimeHelper(cwd, d);
+
   if (helper) {
     out.info(
       `${helper.entry} neither sends ready nor drains on SIGINT: zdd makes it reload-safe at deploy (backend.reloadSafe, on by default); no change to the app needed`,
     );
   }
+
+  // doctor's checks of the project on what was just written: nothing boots, deployTo is not touched.
+  const checks = await checkWritten(opts, cwd, out);
 
   const steps = [
     `review ${configRel} (deployTo, port, instances) and ${nginxRel} (server_name)`,
@@ -244,20 +191,38 @@ export async function initCommand(opts: InitOptions, io: CommandIO, _args: strin
   out.print('');
   out.print('Next steps:');
   for (const [i, s] of steps.entries()) out.print(`  ${i + 1}. ${s}`);
-  out.summary(true, `wrote ${configRel} and ${nginxRel}`);
+  const failed = checks.some((k) => k.level === 'fail');
+  out.summary(!failed, failed ? `wrote ${configRel} and ${nginxRel}, but the config does not check out (above)` : `wrote ${configRel} and ${nginxRel}`);
 
   return {
-    exitCode: 0,
+    exitCode: checks.some((k) => k.level === 'fail') ? 1 : 0,
     json: {
       detected: d,
       deployTo,
       written: [configRel, nginxRel],
       overwritten: existing,
       nextSteps: steps,
+      checks,
       runtimeHelper: helper ? { path: helper.path, written: helper.write } : null,
       clientSnippet: snippet
         ? { path: snippet.path, written: snippet.write, entry: snippet.entry ?? null, imported: snippet.imported, import: snippetImport(snippet) }
         : null,
     },
   };
+}
+
+/** The config loads through the real loader, and the project checks of `zdd doctor` on it; their rows, printed as doctor does. */
+async function checkWritten(opts: GlobalOptions, cwd: string, out: Reporter): Promise<Check[]> {
+  const { check, config } = await checkConfigLoads({ ...opts, config: undefined }, cwd, (v) => out.addSecrets(v));
+  const checks = [check, ...(config ? [checkSessionStore(config)] : [])];
+  const c = out.colors;
+  const sym = { ok: c.green('✓'), warn: c.yellow('!'), fail: c.red('✗') };
+  const width = Math.max(...checks.map((k) => k.name.length));
+  out.print('');
+  out.print('Checks of what was written (zdd doctor runs these and the machine checks):');
+  for (const k of checks) {
+    out.print(`${sym[k.level]} ${k.name.padEnd(width)}  ${k.detail}`);
+    if (k.fix) out.print(`  ${' '.repeat(width)}  fix: ${k.fix}`);
+  }
+  return checks;
 }

@@ -1,83 +1,23 @@
 /**
- * Project detection for `zdd init`: finds a Vite frontend and a Node backend in a project folder by
- * reading package.json files, vite configs and the backend's entry file. Read-only; never runs code
- * from the project.
+ * Project detection for `zdd init`: the layout (separate frontend/backend folders, one package
+ * serving both, a workspace), the Vite frontend, the Node backend, and the paths Nginx sends to the
+ * backend. Read-only; never runs code from the project. Each part lives in a file named for it.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isDir, isFile } from '../core/fs-checks.js';
+import { isFile } from '../core/fs-checks.js';
+import { BACKEND_DIRS, detectBackendIn, looksLikeServer } from './backend.js';
+import { detectFrontend } from './frontend.js';
+import { readPackageJson } from './read.js';
+import type { DetectedBackend, DetectedFrontend, Detection, ProxyPath, WorkspaceInfo } from './types.js';
+import { detectWorkspace } from './workspace.js';
 
-export const FRONTEND_DIRS = ['frontend', 'client', 'web', 'app', '.'];
-export const BACKEND_DIRS = ['backend', 'server', 'api'];
-export const VITE_CONFIGS = ['vite.config.ts', 'vite.config.mts', 'vite.config.js', 'vite.config.mjs'];
-export const DEFAULT_PORT = 3000;
-
-export interface PackageJson {
-  name?: unknown;
-  main?: unknown;
-  scripts?: Record<string, unknown>;
-  dependencies?: Record<string, unknown>;
-  devDependencies?: Record<string, unknown>;
-}
-
-export interface DetectedFrontend {
-  /** Relative to the project folder ("." for the root). */
-  root: string;
-  build: string;
-  outDir: string;
-  /** Why we think it is a Vite app, and where outDir came from (for printing). */
-  reason: string;
-  viteConfig?: string;
-}
-
-export interface DetectedBackend {
-  root: string;
-  /** Entry point relative to root. */
-  script: string;
-  /** Where the entry came from: `main`, `start script`, `file`, or `guess` (nothing found). */
-  scriptFrom: 'main' | 'start script' | 'file' | 'guess';
-  port: number;
-  /** Where the port came from: the file it was read from, or `default`. */
-  portFrom: string;
-  build?: string;
-}
-
-export interface Detection {
-  app: string;
-  /** Where the app name came from. */
-  appFrom: 'package.json' | 'folder';
-  frontend?: DetectedFrontend;
-  backend?: DetectedBackend;
-}
-
-export function readPackageJson(dir: string): PackageJson | undefined {
-  const p = path.join(dir, 'package.json');
-  if (!existsSync(p)) return undefined;
-  try {
-    const v = JSON.parse(readFileSync(p, 'utf8')) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as PackageJson) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function readText(p: string): string | undefined {
-  try {
-    return readFileSync(p, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function hasDep(pkg: PackageJson, name: string): boolean {
-  const has = (deps: unknown) => typeof deps === 'object' && deps !== null && Object.hasOwn(deps, name);
-  return has(pkg.dependencies) || has(pkg.devDependencies);
-}
-
-function script(pkg: PackageJson | undefined, name: string): string | undefined {
-  const s = pkg?.scripts?.[name];
-  return typeof s === 'string' && s.trim() !== '' ? s : undefined;
-}
+export { BACKEND_DIRS, DEFAULT_PORT } from './backend.js';
+export { entryFromStartScript } from './entry.js';
+export { FRONTEND_DIRS, VITE_CONFIGS, viteOutDir, viteProxy } from './frontend.js';
+export { portFromSource } from './port.js';
+export { type PackageJson, readPackageJson } from './read.js';
+export { renderTemplate } from './template.js';
+export type { DetectedBackend, DetectedFrontend, Detection } from './types.js';
 
 /** `my App@2` → `my-app-2`; a scope (`@acme/`) is dropped. Empty when nothing usable is left. */
 export function sanitizeAppName(name: string): string {
@@ -90,70 +30,6 @@ export function sanitizeAppName(name: string): string {
     .replace(/-+$/, '');
 }
 
-/** The `outDir` a vite config plainly states (`outDir: 'build'`), if any. */
-export function viteOutDir(configText: string): string | undefined {
-  const m = /\boutDir\s*:\s*(['"`])([^'"`\n$]+)\1/.exec(configText);
-  return m?.[2]?.trim() || undefined;
-}
-
-export function detectFrontend(projectDir: string): DetectedFrontend | undefined {
-  for (const rel of FRONTEND_DIRS) {
-    const dir = path.join(projectDir, rel);
-    if (!isDir(dir)) continue;
-    const pkg = readPackageJson(dir);
-    const viteConfig = VITE_CONFIGS.find((f) => isFile(path.join(dir, f)));
-    const viteDep = pkg !== undefined && hasDep(pkg, 'vite');
-    if (!viteDep && !viteConfig) continue;
-    // The root only counts with a package.json: a stray vite.config at the top of a monorepo
-    // without one is not an app we can build.
-    if (rel === '.' && !pkg) continue;
-    const outDir = viteConfig ? viteOutDir(readText(path.join(dir, viteConfig)) ?? '') : undefined;
-    const reasons = [viteDep ? 'vite in package.json' : undefined, viteConfig].filter(Boolean).join(', ');
-    return {
-      root: rel,
-      build: script(pkg, 'build') ? 'npm run build' : 'npx vite build',
-      outDir: outDir ?? 'dist',
-      reason: reasons,
-      viteConfig,
-    };
-  }
-  return undefined;
-}
-
-const SAFE_PATH = /^[A-Za-z0-9_@][A-Za-z0-9_@./-]*$/;
-
-/** The entry file of a start script: `node server.js`, `NODE_ENV=production node --enable-source-maps dist/index.js`. */
-export function entryFromStartScript(start: string): string | undefined {
-  // Only the first command of a `a && b` chain that runs node.
-  for (const part of start.split(/&&|;|\|\|/)) {
-    const words = part.trim().split(/\s+/);
-    const i = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
-    if (i < 0) continue;
-    for (const w of words.slice(i + 1)) {
-      if (w.startsWith('-')) continue;
-      const file = w.replace(/^\.\//, '');
-      if (SAFE_PATH.test(file) && /\.(c|m)?js$/.test(file)) return file;
-      // `node -r dotenv/config app.js`: an option's value is skipped; anything that is not plainly
-      // a path (a shell expansion, a quote) ends the search.
-      if (!SAFE_PATH.test(file)) return undefined;
-    }
-  }
-  return undefined;
-}
-
-/** A `PORT || 4000` / `PORT ?? '4000'` / `const PORT = 4000` default in source text. */
-export function portFromSource(text: string): number | undefined {
-  const patterns = [/\bPORT\b[^\n;]{0,60}?(?:\|\||\?\?)\s*['"]?(\d{2,5})\b/, /\b(?:const|let|var)\s+PORT\s*=\s*['"]?(\d{2,5})\b/i];
-  for (const re of patterns) {
-    const m = re.exec(text);
-    if (m) {
-      const n = Number(m[1]);
-      if (n >= 1 && n <= 65535) return n;
-    }
-  }
-  return undefined;
-}
-
 /** Source files worth reading for an entry: the entry, and for a built entry (dist/x.js) its source (src/x.ts). Only existing ones. */
 export function entrySources(backendDir: string, script: string): string[] {
   const out = [script];
@@ -162,94 +38,107 @@ export function entrySources(backendDir: string, script: string): string[] {
   return out.filter((f) => isFile(path.join(backendDir, f)));
 }
 
-export function detectBackend(projectDir: string): DetectedBackend | undefined {
-  for (const rel of BACKEND_DIRS) {
-    const dir = path.join(projectDir, rel);
-    const pkg = readPackageJson(dir);
-    if (!pkg) continue;
+/** Where to look for the backend: workspace members that look like servers, then backend/, server/, api/. */
+function backendDirs(projectDir: string, ws: WorkspaceInfo | undefined, frontendRoot: string | undefined): string[] {
+  const named = (m: string) => {
+    const i = BACKEND_DIRS.indexOf(path.posix.basename(m));
+    return i < 0 ? BACKEND_DIRS.length : i;
+  };
+  const members = (ws?.members ?? [])
+    .filter((m) => m !== frontendRoot && (named(m) < BACKEND_DIRS.length || looksLikeServer(readPackageJson(path.join(projectDir, m)))))
+    .sort((a, b) => named(a) - named(b));
+  return [...new Set([...members, ...BACKEND_DIRS])].filter((d) => d !== frontendRoot);
+}
 
-    let entry: string | undefined;
-    let scriptFrom: DetectedBackend['scriptFrom'] = 'guess';
-    if (typeof pkg.main === 'string' && SAFE_PATH.test(pkg.main.replace(/^\.\//, ''))) {
-      entry = pkg.main.replace(/^\.\//, '');
-      scriptFrom = 'main';
-    }
-    const start = script(pkg, 'start');
-    if (!entry && start) {
-      entry = entryFromStartScript(start);
-      if (entry) scriptFrom = 'start script';
-    }
-    if (!entry) {
-      entry = ['server.js', 'index.js', 'app.js'].find((f) => isFile(path.join(dir, f)));
-      if (entry) scriptFrom = 'file';
-    }
-    if (!entry) entry = 'server.js';
+/**
+ * The first path segment of each backend route (`/users/:id` → `/users/`; `/users` itself → `/users`,
+ * which Nginx matches without a redirect), leaving out the health route, which only zdd calls.
+ */
+function routePrefixes(b: DetectedBackend): string[] {
+  const segs = new Set<string>();
+  for (const r of b.routes) {
+    const seg = /^\/[^/:*(]+/.exec(r.path)?.[0];
+    if (seg && !(r.path === b.healthcheck.path && !b.healthcheck.fallback)) segs.add(seg);
+  }
+  return [...segs].map((s) => (b.routes.some((r) => r.path === s) ? s : `${s}/`));
+}
 
-    let port: number | undefined;
-    let portFrom = 'default';
-    for (const f of entrySources(dir, entry)) {
-      port = portFromSource(readText(path.join(dir, f)) ?? '');
-      if (port !== undefined) {
-        portFrom = path.posix.join(rel, f);
-        break;
-      }
-    }
-
+/** The locations Nginx proxies to the backend, and why. */
+export function nginxLocations(frontend: DetectedFrontend | undefined, backend: DetectedBackend | undefined, single: boolean): Detection['nginx'] {
+  const notes: string[] = [];
+  if (!backend) return { locations: [], from: 'no backend', notes };
+  if (!frontend) return { locations: [{ prefix: '/', strip: false }], from: 'no frontend: the backend answers every path', notes };
+  for (const k of frontend.proxySkipped)
+    notes.push(`Vite proxy key ${k} skipped (not a plain path prefix): add a location for it by hand if the browser calls it`);
+  const served = backend.servesStatic.filter(
+    (d) => path.posix.normalize(path.posix.join(backend.root, d)) === path.posix.normalize(path.posix.join(frontend.root, frontend.outDir)),
+  );
+  if (served.length) {
+    notes.push(
+      `the backend also serves the frontend's build (${served.join(', ')}) itself; Nginx serves it from <deployTo>/current/frontend and sends only the backend's paths to the backend`,
+    );
+  }
+  if (frontend.proxy.length) {
+    const at = path.posix.join(frontend.root, frontend.viteConfig ?? 'vite.config');
+    return { locations: frontend.proxy, from: `server.proxy in ${at}`, notes };
+  }
+  const prefixes = routePrefixes(backend).filter((p) => p !== '/');
+  if (prefixes.length) {
+    const hasRoot = backend.routes.some((r) => r.path === '/');
+    if (hasRoot) notes.push(`the backend also answers / (${backend.routes.find((r) => r.path === '/')!.at}); Nginx serves the frontend there`);
     return {
-      root: rel,
-      script: entry,
-      scriptFrom,
-      port: port ?? DEFAULT_PORT,
-      portFrom,
-      build: script(pkg, 'build') ? 'npm run build' : undefined,
+      locations: prefixes.map((p): ProxyPath => ({ prefix: p, strip: false })),
+      from: `a guess: no Vite proxy${single ? ' (one package)' : ''}; the backend's routes (${prefixes.join(', ')})`,
+      notes,
     };
   }
-  return undefined;
+  return { locations: [{ prefix: '/api/', strip: false }], from: 'a guess: no Vite proxy and no route found in the backend; the usual /api/', notes };
 }
 
 export function detectProject(projectDir: string): Detection {
   const rootPkg = readPackageJson(projectDir);
   const fromPkg = typeof rootPkg?.name === 'string' ? sanitizeAppName(rootPkg.name) : '';
   const fromFolder = sanitizeAppName(path.basename(path.resolve(projectDir)));
+  const workspace = detectWorkspace(projectDir);
+  const frontend = detectFrontend(projectDir, workspace);
+  const notes: string[] = [];
+
+  let backend: DetectedBackend | undefined;
+  for (const rel of backendDirs(projectDir, workspace, frontend?.root)) {
+    backend = detectBackendIn(rel, { projectDir, frontend });
+    if (backend) break;
+  }
+  // One package serving both (the root package.json has Vite and a server), or a root package whose
+  // start script runs the server from a folder with no package.json of its own.
+  let single = false;
+  if (!backend && !workspace && looksLikeServer(rootPkg)) {
+    single = frontend?.root === '.';
+    backend = detectBackendIn('.', { projectDir, frontend, single });
+    if (frontend && !single)
+      notes.push(`the backend is this folder's package (${backend?.scriptFrom}), so each release's backend copy includes ${frontend.root}/ too`);
+    if (single)
+      notes.push(
+        "one package serves both: backend.root is '.', so each release's backend copy includes the frontend's source too (harmless; node_modules is never copied)",
+      );
+  }
+  const inWorkspace = Boolean(workspace && backend && workspace.members.includes(backend.root));
+  const layout: Detection['layout'] = inWorkspace
+    ? 'workspace'
+    : single
+      ? 'single'
+      : frontend && backend
+        ? 'separate'
+        : frontend
+          ? 'frontend-only'
+          : 'backend-only';
   return {
     app: fromPkg || fromFolder || 'app',
     appFrom: fromPkg ? 'package.json' : 'folder',
-    frontend: detectFrontend(projectDir),
-    backend: detectBackend(projectDir),
+    layout,
+    workspace,
+    frontend,
+    backend,
+    nginx: nginxLocations(frontend, backend, single),
+    notes,
   };
-}
-
-/**
- * A tiny template renderer: `{{key}}` is replaced by `values[key]`; lines between `{{#flag}}` and
- * `{{/flag}}` are kept only when `flags[flag]` is true, between `{{^flag}}` and `{{/flag}}` only when
- * false (the marker lines themselves are dropped). An unknown key is an error, never left in the output.
- */
-export function renderTemplate(template: string, values: Record<string, string>, flags: Record<string, boolean> = {}): string {
-  const out: string[] = [];
-  const stack: { name: string; keep: boolean }[] = [];
-  for (const line of template.split('\n')) {
-    const open = /\{\{([#^])(\w+)\}\}/.exec(line);
-    const close = /\{\{\/(\w+)\}\}/.exec(line);
-    if (open) {
-      const [, kind, name] = open as unknown as [string, string, string];
-      if (!(name in flags)) throw new Error(`template: unknown section ${name}`);
-      stack.push({ name, keep: kind === '#' ? flags[name]! : !flags[name] });
-      continue;
-    }
-    if (close) {
-      const top = stack.pop();
-      if (!top || top.name !== close[1]) throw new Error(`template: unbalanced section ${close[1]}`);
-      continue;
-    }
-    if (stack.some((s) => !s.keep)) continue;
-    out.push(
-      line.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
-        const v = values[key];
-        if (v === undefined) throw new Error(`template: no value for {{${key}}}`);
-        return v;
-      }),
-    );
-  }
-  if (stack.length) throw new Error(`template: section ${stack[stack.length - 1]!.name} not closed`);
-  return out.join('\n');
 }

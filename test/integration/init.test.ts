@@ -46,7 +46,8 @@ describe('detection helpers', () => {
   it('reads a plain outDir from a vite config', () => {
     expect(viteOutDir(`export default { build: { outDir: 'build' } }`)).toBe('build');
     expect(viteOutDir(`build: { outDir: "../public/app", }`)).toBe('../public/app');
-    expect(viteOutDir(`build: { outDir: path.resolve(__dirname, 'x') }`)).toBeUndefined();
+    expect(viteOutDir(`build: { outDir: path.resolve(__dirname, '../server/public') }`)).toBe('../server/public');
+    expect(viteOutDir(`build: { outDir: resolve(root, 'x') }`)).toBeUndefined();
   });
   it('parses the entry of a start script', () => {
     expect(entryFromStartScript('node server.js')).toBe('server.js');
@@ -70,7 +71,7 @@ describe('detection helpers', () => {
     const d = detectProject(fixture);
     expect(d.app).toBe('sample-shop');
     expect(d.frontend).toMatchObject({ root: 'frontend', build: 'npm run build', outDir: 'build' });
-    expect(d.backend).toMatchObject({ root: 'backend', script: 'server.js', scriptFrom: 'start script', port: 4100 });
+    expect(d.backend).toMatchObject({ root: 'backend', script: 'server.js', scriptFrom: 'start script "NODE_ENV=production node server.js"', port: 4100 });
     expect(d.backend?.build).toBeUndefined();
   });
 });
@@ -232,5 +233,79 @@ describe('zdd init', () => {
     expect(site).not.toContain('proxy_pass');
     expect(site).not.toContain('upstream');
     await expectNginxAccepts(join(dir, 'nginx', 'static-site.conf'));
+  });
+
+  it('on an express-generator skeleton: entry bin/www, its port, a stand-in health route said so, the mounted path in Nginx, and the checks of what it wrote', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, 'package.json'), { name: 'eg-app', private: true });
+    await writeJson(join(dir, 'server', 'package.json'), { scripts: { start: 'node ./bin/www' }, dependencies: { express: '~4.16.1' } });
+    await mkdir(join(dir, 'server', 'bin'), { recursive: true });
+    await mkdir(join(dir, 'server', 'routes'), { recursive: true });
+    await writeFile(
+      join(dir, 'server', 'app.js'),
+      "var express = require('express');\nvar usersRouter = require('./routes/users');\nvar app = express();\napp.use('/users', usersRouter);\nmodule.exports = app;\n",
+    );
+    await writeFile(
+      join(dir, 'server', 'bin', 'www'),
+      "#!/usr/bin/env node\nvar app = require('../app');\nvar port = normalizePort(process.env.PORT || '3000');\nrequire('http').createServer(app).listen(port);\n",
+    );
+    await writeFile(
+      join(dir, 'server', 'routes', 'users.js'),
+      "var router = require('express').Router();\nrouter.get('/', function (req, res) { res.send('users'); });\nmodule.exports = router;\n",
+    );
+    await writeJson(join(dir, 'client', 'package.json'), { scripts: { build: 'vite build' }, devDependencies: { vite: '^8' } });
+    await writeFile(join(dir, 'client', 'vite.config.js'), 'export default {};\n');
+
+    const r = await zdd(dir, 'init');
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('backend: server/ — script bin/www (from start script "node ./bin/www"), port 3000 (from server/bin/www:3)');
+    expect(r.stdout).toContain('healthcheck: no health route found; using /users (a route that answers, server/routes/users.js:2) — add one');
+    expect(r.stdout).toMatch(/nginx: \/users → backend \(a guess: no Vite proxy/);
+    expect(r.stdout).toContain('server/bin/www neither sends ready nor drains on SIGINT');
+    expect(r.stdout).not.toContain('app.js neither');
+    expect(r.stdout).toMatch(/✓ config\s+zdd\.config\.ts \(app eg-app\)/);
+    expect(r.stdout).toMatch(/✓ sessions/);
+
+    const config = await loadConfig({ cwd: dir });
+    expect(config.backend).toMatchObject({ script: 'bin/www', port: 3000, install: 'npm install --omit=dev' });
+    expect(config.healthcheck.path).toBe('/users');
+    const site = join(dir, 'nginx', 'eg-app.conf');
+    expect(await readFile(site, 'utf8')).toMatch(/location \/users \{\s*proxy_pass http:\/\/eg-app_backend;/);
+    await expectNginxAccepts(site);
+  });
+
+  it('gives Nginx one location per Vite proxy key (a stripped prefix included) that nginx -t accepts', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, 'package.json'), { name: 'proxied' });
+    await writeJson(join(dir, 'web', 'package.json'), { devDependencies: { vite: '^8' } });
+    await writeFile(
+      join(dir, 'web', 'vite.config.ts'),
+      "export default { server: { proxy: { '/api': 'http://localhost:4000', '/socket.io': { target: 'ws://localhost:4000', ws: true }, '/old': { target: 'http://localhost:4000', rewrite: (p) => p.replace(/^\\/old/, '') }, '^/re/.*': 'http://x' } } };\n",
+    );
+    await writeJson(join(dir, 'api', 'package.json'), { main: 'index.js' });
+    await writeFile(
+      join(dir, 'api', 'index.js'),
+      "require('http').createServer((req, res) => { if (req.url === '/api/health') res.end('ok'); }).listen(process.env.PORT);\n",
+    );
+    const r = await zdd(dir, 'init');
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(r.stdout).toContain('nginx: /api, /socket.io, /old (prefix stripped) → backend (server.proxy in web/vite.config.ts)');
+    expect(r.stdout).toContain('healthcheck: /api/health (from api/index.js:1)');
+    expect(r.stdout).toMatch(/port 4000 \(from proxy target in web\/vite\.config\.ts\)/);
+    const site = join(dir, 'nginx', 'proxied.conf');
+    expect(await readFile(site, 'utf8')).toMatch(/location \/old\/ \{\s*proxy_pass http:\/\/proxied_backend\/;/);
+    await expectNginxAccepts(site);
+    expect((await loadConfig({ cwd: dir })).healthcheck.path).toBe('/api/health');
+  });
+
+  it('writes a shared dir for a database folder and a config that still loads', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, 'package.json'), { name: 'with-db' });
+    await writeJson(join(dir, 'backend', 'package.json'), { main: 'server.js' });
+    await writeFile(join(dir, 'backend', 'server.js'), "const db = new Database('data/app.db');\nrequire('http').createServer().listen(3000);\n");
+    const r = await zdd(dir, 'init');
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(r.stdout).toContain('shared: data/ must outlive a release (from data/ in backend/server.js:1); shared.dirs set to data');
+    expect((await loadConfig({ cwd: dir })).shared).toEqual({ files: [], dirs: ['data'] });
   });
 });
