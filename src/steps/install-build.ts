@@ -49,6 +49,8 @@ async function runInstall(ctx: DeployContext, i: BuildInstall): Promise<string> 
   const key = `${i.dir}\0${i.command}`;
   const work = async () => {
     await runUserCommand(ctx, ctx.builder, i.command, { cwd: i.dir });
+    // A package without dependencies gets no node_modules from npm; the marker needs one.
+    await ctx.builder.mkdir(path.join(i.dir, 'node_modules'));
     await ctx.builder.writeFile(path.join(i.dir, INSTALL_MARKER), installMarker(i, process.version, new Date()));
   };
   if (once) {
