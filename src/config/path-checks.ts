@@ -9,7 +9,7 @@ import { brief } from './messages.js';
 import { isDir, isFile } from '../core/fs-checks.js';
 
 /** Names zdd writes at the top of a release; an included file may not take them. */
-const RELEASE_NAMES = ['backend', 'frontend', 'workspace', 'release.json', 'frontend-files.json'];
+const RELEASE_NAMES = ['backend', 'frontend', 'workspace', 'release.json', 'frontend-files.json', 'reload-safe.cjs']; // the last from pm2/reload-safety.ts
 
 /** `a/../../b` escapes; `a/../b` does not. */
 export function escapes(p: string): boolean {
