@@ -57,7 +57,8 @@ export async function planBuildInstall(
   }
   const dir = lock?.dir ?? start;
   const yarnBerry = lock?.manager === 'yarn' && (await host.stat(path.join(dir, '.yarnrc.yml')))?.type === 'file';
-  const command = o.setting ?? installCommand(lock?.manager, { production: false, yarnBerry });
+  // Without a lockfile, npm would write one into the checkout (and change the part's input hash).
+  const command = o.setting ?? (lock ? installCommand(lock.manager, { production: false, yarnBerry }) : 'npm install --no-package-lock');
   // What the install in `dir` reads: its package.json and its members' (not the part's, unless it is one).
   const manifests = new Set([dir, ...members.map((m) => path.join(dir, m))]);
   const parts: Record<string, string | null> = {};
@@ -70,6 +71,12 @@ export async function planBuildInstall(
   await read(path.join(dir, '.npmrc'));
   const hash = sha256(JSON.stringify({ parts, command, node: o.node }));
   const out: BuildInstall = { dir, command, hash, ...(lock ? { lockfile: lock.file } : {}) };
+  const linked = await host.lstat(path.join(dir, 'node_modules'));
+  if (linked?.type === 'symlink') {
+    // Someone else's node_modules (a linked tree): an install would prune it to this package's needs.
+    out.fresh = `node_modules is a symlink (to ${await host.readlink(path.join(dir, 'node_modules'))}): zdd does not install into it`;
+    return out;
+  }
   const marker = await host.readFile(path.join(dir, INSTALL_MARKER));
   if (marker !== undefined) {
     try {

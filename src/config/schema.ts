@@ -18,7 +18,7 @@ export const frontendSchema = z
     install: installOrOff
       .optional()
       .describe(
-        "Install before the build, on the build machine, in the folder of the lockfile nearest `root` (up to the config's folder; a workspace root when it lies above). Absent: the package manager's clean install for that lockfile (`npm ci`, `pnpm install --frozen-lockfile`, ...; `npm install` without one). Skipped while `node_modules/.zdd-install.json` holds the hash of the lockfile, package.json(s), command and Node, or when the build is reused. false: never (you install).",
+        "Install before the build, on the build machine, in the folder of the lockfile nearest `root` (up to the config's folder; a workspace root when it lies above). Absent: the package manager's clean install for that lockfile (`npm ci`, `pnpm install --frozen-lockfile`, ...; `npm install --no-package-lock` without one, so the checkout gets no lockfile). Skipped while `node_modules/.zdd-install.json` holds the hash of the lockfile, package.json(s), command and Node, when the build is reused, or when node_modules is a symlink. false: never (you install).",
       ),
     outDir: z.string().min(1).default('dist').describe('Build output, relative to `root`; must contain index.html.'),
     carryOver: z

@@ -66,7 +66,7 @@ describe('install-frontend', () => {
     ]);
   });
 
-  it('a workspace: the lockfile above frontend.root picks the root, pnpm its own command; no lockfile: npm install in root', async () => {
+  it('a workspace: the lockfile above frontend.root picks the root, pnpm its own command; no workspace there: npm install without writing a lockfile', async () => {
     const { ctx, builder } = installContext();
     put(builder, path.join(PROJECT, 'package.json'), '{"name":"root"}');
     put(builder, path.join(PROJECT, 'pnpm-workspace.yaml'), 'packages:\n  - "frontend"\n  - backend\n');
@@ -84,7 +84,7 @@ describe('install-frontend', () => {
     put(bare.builder, path.join(FRONTEND, 'package.json'), '{}');
     put(bare.builder, path.join(PROJECT, 'package-lock.json'), '{}'); // a lockfile above that is no workspace of frontend's
     await planAndRun(installFrontend, bare.ctx);
-    expect(shells(bare.builder)).toEqual([`npm install @ ${FRONTEND}`]);
+    expect(shells(bare.builder)).toEqual([`npm install --no-package-lock @ ${FRONTEND}`]);
   });
 
   it('frontend.install false, no frontend, or a reused build: nothing runs, and the plan says why', async () => {
@@ -97,6 +97,15 @@ describe('install-frontend', () => {
     seedRelease(host, ctx, id(1), { status: 'ok', inputs: await inputsFor(ctx) }, { 'frontend/index.html': '<html>' });
     const plan = await installFrontend.plan(ctx);
     expect(plan.skip).toBe(`not needed: the frontend of ${id(1)} is reused (same inputs), no build runs`);
+    expect(callsTo(builder, 'shell')).toEqual([]);
+  });
+
+  it('never installs into a node_modules that is a symlink (a linked tree would be pruned)', async () => {
+    const { ctx, builder } = installContext();
+    put(builder, path.join(FRONTEND, 'package-lock.json'), '{}');
+    putDir(builder, '/opt/shared/node_modules');
+    builder.links.set(path.join(FRONTEND, 'node_modules'), '/opt/shared/node_modules');
+    expect((await installFrontend.plan(ctx)).skip).toBe('node_modules is a symlink (to /opt/shared/node_modules): zdd does not install into it');
     expect(callsTo(builder, 'shell')).toEqual([]);
   });
 
