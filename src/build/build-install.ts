@@ -42,7 +42,13 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
  */
 export async function planBuildInstall(
   host: Host,
-  o: { start: string; stop: string; setting: string | false | undefined; node: string },
+  o: {
+    start: string;
+    stop: string;
+    setting: string | false | undefined;
+    node: string /** --no-cache: install whatever the marker says. */;
+    ignoreMarker?: boolean;
+  },
 ): Promise<BuildInstall | undefined> {
   if (o.setting === false) return undefined;
   const start = path.resolve(o.start);
@@ -77,7 +83,7 @@ export async function planBuildInstall(
     out.fresh = `node_modules is a symlink (to ${await host.readlink(path.join(dir, 'node_modules'))}): zdd does not install into it`;
     return out;
   }
-  const marker = await host.readFile(path.join(dir, INSTALL_MARKER));
+  const marker = o.ignoreMarker ? undefined : await host.readFile(path.join(dir, INSTALL_MARKER));
   if (marker !== undefined) {
     try {
       const m = JSON.parse(marker) as { hash?: string; at?: string };

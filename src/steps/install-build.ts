@@ -13,7 +13,13 @@ async function frontendInstall(ctx: DeployContext): Promise<BuildInstall | strin
   if (f.install === false) return 'frontend.install is false (you install)';
   const reuse = await frontendReuse(ctx);
   if (reuse.from) return `not needed: the frontend of ${reuse.from.id} is reused (same inputs), no build runs`;
-  return (await planBuildInstall(ctx.builder, { start: f.root, stop: ctx.config.projectDir, setting: f.install, node: process.version }))!;
+  return (await planBuildInstall(ctx.builder, {
+    start: f.root,
+    stop: ctx.config.projectDir,
+    setting: f.install,
+    node: process.version,
+    ignoreMarker: ctx.flags.noCache === true,
+  }))!;
 }
 
 /** The backend's dev-dependency install before `backend.build`, or why there is none to run. */
@@ -25,7 +31,13 @@ async function backendBuildInstall(ctx: DeployContext): Promise<BuildInstall | s
   const reuse = await backendReuse(ctx);
   if (reuse.from) return `not needed: the backend of ${reuse.from.id} is reused (same inputs), no build runs`;
   const start = b.workspace ?? b.root;
-  return (await planBuildInstall(ctx.builder, { start, stop: ctx.config.projectDir, setting: b.buildInstall, node: process.version }))!;
+  return (await planBuildInstall(ctx.builder, {
+    start,
+    stop: ctx.config.projectDir,
+    setting: b.buildInstall,
+    node: process.version,
+    ignoreMarker: ctx.flags.noCache === true,
+  }))!;
 }
 
 function planOf(ctx: DeployContext, i: BuildInstall | string, also?: string): Plan<BuildInstall> {

@@ -60,6 +60,14 @@ describe('install-frontend', () => {
     expect((await again((b) => put(b, path.join(FRONTEND, 'package.json'), '{"devDependencies":{"vite":"8.1.0"}}'))).ran).toEqual([`npm ci @ ${FRONTEND}`]);
     const custom = await again(() => {}, stepConfig({ frontend: { install: 'npm ci --no-audit' } }));
     expect(custom.ran).toEqual([`npm ci --no-audit @ ${FRONTEND}`]);
+    // --no-cache installs whatever the marker says.
+    const noCache = stepContext({
+      config: stepConfig({ frontend: { install: 'npm ci --no-audit' } }),
+      releaseId: id(3),
+      builder: first.builder,
+      flags: { noCache: true },
+    });
+    expect((await installFrontend.plan(noCache.ctx)).skip).toBeUndefined();
     // node_modules gone (so is its marker): installs.
     expect((await again((b) => b.files.delete(MARKER), stepConfig({ frontend: { install: 'npm ci --no-audit' } }))).ran).toEqual([
       `npm ci --no-audit @ ${FRONTEND}`,
