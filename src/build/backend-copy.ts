@@ -62,6 +62,8 @@ export async function copyPieces(
     const st = piece.dir ? undefined : await builder.stat(piece.src);
     if (piece.dir || st?.type === 'dir') {
       const linkDest = opts.linkDestRelease ? [path.join(opts.linkDestRelease, piece.rel)] : [];
+      // rsync makes the last folder only (workspace/packages/server needs workspace/packages).
+      await host.mkdir(path.dirname(dest));
       const r = await host.upload(piece.src, dest, { exclude: NOT_COPIED, ...(linkDest.length ? { linkDest } : {}) });
       if (r) sent = { sentBytes: (sent?.sentBytes ?? 0) + r.sentBytes, totalBytes: (sent?.totalBytes ?? 0) + r.totalBytes };
     } else if (st) {
