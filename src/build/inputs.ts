@@ -240,7 +240,10 @@ export function configInputs(config: ZddConfig): string {
   const { configPath: _path, projectDir: _dir, ...rest } = config;
   const shaped: Record<string, unknown> = { ...rest };
   if (config.frontend) shaped.frontend = { ...config.frontend, root: rel(config.frontend.root) };
-  if (config.backend) shaped.backend = { ...config.backend, root: rel(config.backend.root), env: Object.keys(config.backend.env ?? {}).sort() };
+  if (config.backend) {
+    const b = config.backend;
+    shaped.backend = { ...b, root: rel(b.root), ...(b.workspace ? { workspace: rel(b.workspace) } : {}), env: Object.keys(b.env ?? {}).sort() };
+  }
   return digest({ part: 'config', config: shaped });
 }
 

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backendInputs, inputsFor } from '../../../src/build/inputs.js';
+import { backendInputs, configInputs, inputsFor } from '../../../src/build/inputs.js';
 import type { ZddConfig } from '../../../src/config/schema.js';
 import { RecordingHost } from '../../../src/host/recording.js';
 import { buildBackend } from '../../../src/steps/build-backend.js';
@@ -188,5 +188,13 @@ describe('the backend input hash', () => {
     expect(await backendInputs(c({ workspace: dir }), {})).toBe(ws);
     await write('packages/shared/index.js', 'changed');
     expect(await backendInputs(c({ workspace: dir }), {})).not.toBe(ws);
+  });
+
+  it('the config hash holds backend.workspace relative to the project, like backend.root', () => {
+    const at = (dir: string) => {
+      const base = stepConfig({ backend: { ...BACKEND, root: 'packages/server' } });
+      return configInputs({ ...base, projectDir: dir, backend: { ...base.backend!, root: path.join(dir, 'packages/server'), workspace: dir } });
+    };
+    expect(at('/home/a/shop')).toBe(at('/srv/ci/build-7/shop'));
   });
 });
