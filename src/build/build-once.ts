@@ -4,6 +4,8 @@ import type { DeployContext } from '../core/types.js';
 export interface BuildOnce {
   frontend?: Promise<string>;
   backend?: Promise<void>;
+  /** The build machine's installs (install-frontend, install-backend-build), by folder and command. */
+  installs?: Record<string, Promise<void>>;
   /** Local staging folders to remove at the end. */
   dirs: string[];
 }

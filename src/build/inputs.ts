@@ -7,9 +7,11 @@
  * - frontend: the files under `frontend.root` (without node_modules, .git and outDir), the build
  *   command, outDir, the precompress settings, the nearest lockfile, and NODE_ENV/VITE_* variables.
  * - backend: the files under `backend.root` (without node_modules and .git), `backend.build`,
- *   `backend.script`, the shared links, the nearest lockfile, NODE_ENV.
+ *   `backend.script`, the shared links, the nearest lockfile, NODE_ENV, and `backend.include`'s
+ *   files; with `backend.workspace`, the files of every member the release copies and its root files.
  * - install: the backend's lockfile(s), package.json and .npmrc, `backend.install`, the target's
- *   Node version, platform and arch, NODE_ENV and npm_config_* variables.
+ *   Node version, platform and arch, NODE_ENV and npm_config_* variables; with a workspace, the root
+ *   files and the copied members' package.json, and the install as it runs.
  * - config: the whole config with paths relative to its folder and `backend.env` values left out
  *   (release.json is world-readable; the no-op check compares the ecosystem file for those).
  *
@@ -25,6 +27,7 @@ import { onThisMachine } from '../host/types.js';
 import type { DeployContext, ReleaseRef } from '../core/types.js';
 import { releaseRef } from '../releases/paths.js';
 import { listReleaseIds, readRelease, type ReleaseInfo } from '../releases/release.js';
+import { backendInstallLine, type ProjectReader, workspaceLayout } from './workspace.js';
 
 /** Bump when what goes into a hash changes: releases recorded before then are never reused. */
 export const INPUTS_VERSION = 1;
@@ -164,10 +167,39 @@ export async function frontendInputs(config: ZddConfig, env: NodeJS.ProcessEnv):
   });
 }
 
+/** This machine's files, as workspace discovery reads them. */
+const localReader: ProjectReader = {
+  readFile: (p) => fs.readFile(p, 'utf8').catch(() => undefined),
+  readdir: (p) => fs.readdir(p),
+  stat: async (p) => {
+    const s = await fs.stat(p).catch(() => undefined);
+    return s && { type: s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other' };
+  },
+};
+
+/** A file's hash, or a folder's tree hash (null when missing). */
+async function pathHash(p: string): Promise<string | null> {
+  const s = await fs.stat(p).catch(() => undefined);
+  if (!s) return null;
+  return s.isDirectory() ? `tree:${await hashTree(p)}` : fileHash(p);
+}
+
 export async function backendInputs(config: ZddConfig, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const b = config.backend;
   if (!b) return undefined;
-  const [files, lock] = await Promise.all([hashTree(b.root), nearestLockfile(b.root)]);
+  const layout = b.workspace ? await workspaceLayout(localReader, b.workspace, b.root) : undefined;
+  const files = layout
+    ? Object.fromEntries(
+        await Promise.all([
+          ...layout.members.map(async (m) => [m, await hashTree(path.join(layout.root, m))] as const),
+          ...layout.files.map(async (f) => [`/${f}`, await fileHash(path.join(layout.root, f))] as const),
+        ]),
+      )
+    : await hashTree(b.root);
+  const [lock, include] = await Promise.all([
+    nearestLockfile(b.root),
+    Promise.all(b.include.map(async (rel) => [rel, await pathHash(path.resolve(b.root, rel))] as const)),
+  ]);
   return digest({
     part: 'backend',
     files,
@@ -177,6 +209,8 @@ export async function backendInputs(config: ZddConfig, env: NodeJS.ProcessEnv): 
     shared: config.shared,
     lock: lock?.hash ?? null,
     env: pickEnv(env, (n) => n === 'NODE_ENV'),
+    ...(b.include.length ? { include: Object.fromEntries(include) } : {}),
+    ...(layout ? { workspace: path.relative(config.projectDir, layout.root) || '.' } : {}),
   });
 }
 
@@ -184,12 +218,16 @@ export async function backendInputs(config: ZddConfig, env: NodeJS.ProcessEnv): 
 export async function installInputs(config: ZddConfig, env: NodeJS.ProcessEnv, node: string): Promise<string | undefined> {
   const b = config.backend;
   if (!b) return undefined;
-  const names = [...LOCKFILES, 'package.json', '.npmrc'];
-  const hashes = await Promise.all(names.map((n) => fileHash(path.join(b.root, n))));
+  const layout = b.workspace ? await workspaceLayout(localReader, b.workspace, b.root) : undefined;
+  const names = layout
+    ? [...layout.files.map((f) => path.join(layout.root, f)), ...layout.members.map((m) => path.join(layout.root, m, 'package.json'))]
+    : [...LOCKFILES, 'package.json', '.npmrc'].map((n) => path.join(b.root, n));
+  const hashes = await Promise.all(names.map((n) => fileHash(n)));
+  const base = layout?.root ?? b.root;
   return digest({
     part: 'install',
-    files: Object.fromEntries(names.map((n, i) => [n, hashes[i]])),
-    install: b.install,
+    files: Object.fromEntries(names.map((n, i) => [layout ? path.relative(base, n) : path.basename(n), hashes[i]])),
+    install: backendInstallLine(config, layout),
     node,
     platform: `${process.platform}-${process.arch}`,
     env: pickEnv(env, installEnv),
@@ -202,7 +240,10 @@ export function configInputs(config: ZddConfig): string {
   const { configPath: _path, projectDir: _dir, ...rest } = config;
   const shaped: Record<string, unknown> = { ...rest };
   if (config.frontend) shaped.frontend = { ...config.frontend, root: rel(config.frontend.root) };
-  if (config.backend) shaped.backend = { ...config.backend, root: rel(config.backend.root), env: Object.keys(config.backend.env ?? {}).sort() };
+  if (config.backend) {
+    const b = config.backend;
+    shaped.backend = { ...b, root: rel(b.root), ...(b.workspace ? { workspace: rel(b.workspace) } : {}), env: Object.keys(b.env ?? {}).sort() };
+  }
   return digest({ part: 'config', config: shaped });
 }
 

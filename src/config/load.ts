@@ -12,6 +12,7 @@ import { brief, formatIssues, formatPath } from './messages.js';
 import { configSchema, type ZddConfig } from './schema.js';
 import { isDir, isFile } from '../core/fs-checks.js';
 import { packagePath } from '../core/package-root.js';
+import { backendPathProblems, escapes, sharedProblems } from './path-checks.js';
 
 export const CONFIG_NAMES = ['zdd.config.ts', 'zdd.config.mts', 'zdd.config.js', 'zdd.config.mjs', 'zdd.config.json'];
 
@@ -66,7 +67,11 @@ export async function loadConfig(opts: LoadOptions): Promise<ZddConfig> {
   return {
     ...c,
     frontend: c.frontend && { ...c.frontend, root: path.resolve(projectDir, c.frontend.root) },
-    backend: c.backend && { ...c.backend, root: path.resolve(projectDir, c.backend.root) },
+    backend: c.backend && {
+      ...c.backend,
+      root: path.resolve(projectDir, c.backend.root),
+      ...(c.backend.workspace ? { workspace: path.resolve(projectDir, c.backend.workspace) } : {}),
+    },
     ssh: c.ssh && {
       ...c.ssh,
       identityFile:
@@ -268,12 +273,6 @@ function firstLine(s: string): string {
   return (s.split('\n').find((l) => l.trim() !== '') ?? s).trim();
 }
 
-/** `a/../../b` escapes; `a/../b` does not. */
-function escapes(p: string): boolean {
-  const n = path.posix.normalize(p.replaceAll('\\', '/'));
-  return n === '..' || n.startsWith('../');
-}
-
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
@@ -311,23 +310,7 @@ function semanticProblems(raw: Record<string, unknown>, projectDir: string, flag
     }
   }
 
-  if (isObj(raw.shared)) {
-    for (const kind of ['files', 'dirs'] as const) {
-      const list = raw.shared[kind];
-      if (!Array.isArray(list)) continue;
-      list.forEach((entry, i) => {
-        const key = `shared.${kind}[${i}]`;
-        if (typeof entry !== 'string' || entry === '' || !ok(key)) return;
-        if (path.posix.isAbsolute(entry) || path.win32.isAbsolute(entry)) {
-          out.push(`${key}: expected a path relative to <deployTo>/shared, got ${brief(entry)}`);
-        } else if (escapes(entry)) {
-          out.push(`${key}: must stay inside <deployTo>/shared, got ${brief(entry)} (".." leaves it)`);
-        } else if (path.posix.normalize(entry) === '.' || path.posix.normalize(entry) === './') {
-          out.push(`${key}: expected a path inside <deployTo>/shared, got ${brief(entry)} (the shared folder itself)`);
-        }
-      });
-    }
-  }
+  out.push(...sharedProblems(raw, ok), ...backendPathProblems(raw, projectDir, ok, checkSources));
 
   for (const part of ['frontend', 'backend'] as const) {
     const section = raw[part];

@@ -7,12 +7,19 @@ import { z } from 'zod';
 
 const command = z.string().min(1, 'expected a non-empty command line');
 const commands = z.array(command);
+/** A command line, or false: zdd never runs it (the user does). Absent: chosen from the lockfile. */
+const installOrOff = z.union([command, z.literal(false)]);
 const ms = (def: number, what: string) => z.number().int().min(1).max(3_600_000).default(def).describe(what);
 
 export const frontendSchema = z
   .strictObject({
     root: z.string().min(1).default('frontend').describe('Folder of the frontend, relative to the config file.'),
     build: command.default('npx vite build').describe('Build command, run in `root`.'),
+    install: installOrOff
+      .optional()
+      .describe(
+        "Install before the build, on the build machine, in the folder of the lockfile nearest `root` (up to the config's folder; a workspace root when it lies above). Absent: the package manager's clean install for that lockfile (`npm ci`, `pnpm install --frozen-lockfile`, ...; `npm install --no-package-lock` without one, so the checkout gets no lockfile). Skipped while `node_modules/.zdd-install.json` holds the hash of the lockfile, package.json(s), command and Node, when the build is reused, or when node_modules is a symlink. false: never (you install).",
+      ),
     outDir: z.string().min(1).default('dist').describe('Build output, relative to `root`; must contain index.html.'),
     carryOver: z
       .array(z.string().min(1))
@@ -33,7 +40,29 @@ export const backendSchema = z
       .default('backend')
       .describe('Folder of the backend, relative to the config file; copied into the release without node_modules and .git.'),
     build: command.optional().describe('Optional build command, run in `root` before copying.'),
-    install: command.default('npm ci --omit=dev').describe("Install command, run inside the release's backend folder."),
+    install: command
+      .default('npm ci --omit=dev')
+      .describe(
+        "Install command, run inside the release's backend folder. With `workspace` and not written: from the root lockfile, for this member only (`npm ci --omit=dev --workspace <member>`, `pnpm install --prod --frozen-lockfile --filter {<member>}...`), run in the release's workspace copy.",
+      ),
+    buildInstall: installOrOff
+      .optional()
+      .describe(
+        "Only with `build`: install the backend's dev dependencies on the build machine first, in the folder of the lockfile nearest `root` (or `workspace`), reused like `frontend.install` (same marker). Absent: the clean install for that lockfile. false: never.",
+      ),
+    include: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "Files or folders outside `root` the backend reads (e.g. '../package.json'), relative to `root`: copied into the release at the same place relative to its backend folder ('../package.json' -> releases/<id>/package.json; with `workspace`, into the release's workspace copy). Part of the backend's input hash.",
+      ),
+    workspace: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "The workspace root (npm/yarn `workspaces`, pnpm-workspace.yaml) holding the lockfile, relative to the config file; `root` is then the backend member. The release gets a copy of the root's package.json, lockfile and config, the member and the workspace packages it depends on (releases/<id>/workspace/), and backend/ links to the member there.",
+      ),
     script: z.string().min(1).describe('Entry point, relative to `root`.'),
     port: z.number().int().min(1).max(65535).describe('Port the app listens on; passed as PORT.'),
     instances: z

@@ -11,6 +11,7 @@ import { canary } from '../steps/canary.js';
 import { carryOver } from '../steps/carry-over.js';
 import { afterSwitch, beforeSwitch } from '../steps/hooks.js';
 import { install } from '../steps/install.js';
+import { installBackendBuild, installFrontend } from '../steps/install-build.js';
 import { lock } from '../steps/lock.js';
 import { nginxReload } from '../steps/nginx-reload.js';
 import { nginxTest } from '../steps/nginx-test.js';
@@ -44,6 +45,8 @@ const story: Line[] = [
   { step: lock, in: both, phase: 'prepare' }, //                   take <deployTo>/.zdd/lock (exit 3 if a live deploy holds it)
   { step: target, in: rollback, phase: 'prepare' }, //             choose the release again now that the lock is held
   { step: prepare, in: deploy, phase: 'prepare' }, //              releases/<id>/ + release.json (building)
+  { step: installFrontend, in: deploy, phase: 'prepare' }, //      frontend.install on the builder (skipped while node_modules is up to date)
+  { step: installBackendBuild, in: deploy, phase: 'prepare' }, //  backend.buildInstall on the builder, only with backend.build
   { step: buildFrontend, in: deploy, phase: 'prepare' }, //        frontend.build, copy outDir -> releases/<id>/frontend
   { step: carryOver, in: deploy, phase: 'prepare' }, //            hard-link the kept releases' hashed files (old tabs keep working)
   { step: buildBackend, in: deploy, phase: 'prepare', beginsWith: buildFrontend }, // backend.build + copy, alongside the frontend build

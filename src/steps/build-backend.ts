@@ -3,6 +3,7 @@ import { StepFailed } from '../core/errors.js';
 import { formatBytes } from '../output/table.js';
 import { buildOnceOf } from '../build/build-once.js';
 import { findReusable, markReused, type Reuse } from '../build/inputs.js';
+import { backendPieces, copyPieces, linkPieces } from '../build/backend-copy.js';
 import { runUserCommand } from './user-command.js';
 import type { BackendJob, DeployContext, Step } from '../core/types.js';
 
@@ -12,40 +13,35 @@ export function backendReuse(ctx: DeployContext): Promise<Reuse> {
   return findReusable(ctx, 'backend', async (from) => (await ctx.host.stat(path.join(from.dir, 'backend', b.script)))?.type === 'file');
 }
 
-/** What the hard-linked copy leaves out: the release's own node_modules and the shared links. */
-function notCarried(ctx: DeployContext): string[] {
-  return ['node_modules', ...ctx.config.shared.files, ...ctx.config.shared.dirs];
-}
-
 /**
  * The backend part of a release: hard-linked from a kept release built from the same inputs, or
- * `backend.build` (if set) and a copy of `backend.root` without node_modules and .git.
+ * `backend.build` (if set) and a copy of `backend.root` without node_modules and .git, with the
+ * `backend.include` files beside it (or, with `backend.workspace`, the workspace copy).
  */
 async function makeBackend(ctx: DeployContext, signal?: AbortSignal): Promise<string> {
   const b = ctx.config.backend!;
   const dest = path.join(ctx.release.dir, 'backend');
   const reuse = await backendReuse(ctx);
+  const pieces = await backendPieces(ctx.builder, ctx.config);
   await ctx.host.remove(dest);
+  const extra = pieces.pieces.length > 1 ? ` (${pieces.layout ? `workspace: ${pieces.layout.members.join(', ')}` : `with ${b.include.join(', ')}`})` : '';
   let note: string;
   if (reuse.from) {
-    const r = await ctx.host.linkTree(path.join(reuse.from.dir, 'backend'), dest, { exclude: notCarried(ctx) });
+    const r = await linkPieces(ctx.host, reuse.from.dir, ctx.release.dir, pieces);
     markReused(ctx, 'backend', reuse.from.id);
-    note = `skipped ${b.build ? `\`${b.build}\` and the copy` : 'the copy'}: ${reuse.why}; hard-linked its ${r.files} files`;
+    note = `skipped ${b.build ? `\`${b.build}\` and the copy` : 'the copy'}: ${reuse.why}; hard-linked its ${r.files} files${extra}`;
     if (r.copied) note += ` (${r.copied} copied: no hard links here)`;
   } else {
     const once = buildOnceOf(ctx);
     if (once) {
       // Several hosts: backend.build runs here once; rsync sends each host only what changed since its current release.
       if (b.build) await (once.backend ??= runUserCommand(ctx, ctx.builder, b.build, { cwd: b.root, ...(signal ? { signal } : {}) }).then(() => undefined));
-      const sent = await ctx.host.upload(b.root, dest, {
-        exclude: ['node_modules', '.git'],
-        linkDest: ctx.previous ? [path.join(ctx.previous.dir, 'backend')] : [],
-      });
-      note = `${b.build ? 'built once for every host and sent' : 'sent'} (${reuse.why})${sent ? `: ${formatBytes(sent.sentBytes)} for ${formatBytes(sent.totalBytes)}` : ''}`;
+      const sent = await copyPieces(ctx.builder, ctx.host, ctx.release.dir, pieces, ctx.previous ? { linkDestRelease: ctx.previous.dir } : {});
+      note = `${b.build ? 'built once for every host and sent' : 'sent'} (${reuse.why})${sent ? `: ${formatBytes(sent.sentBytes)} for ${formatBytes(sent.totalBytes)}` : ''}${extra}`;
     } else {
       if (b.build) await runUserCommand(ctx, ctx.builder, b.build, { cwd: b.root, ...(signal ? { signal } : {}) });
-      await ctx.host.upload(b.root, dest, { exclude: ['node_modules', '.git'] });
-      note = `${b.build ? 'built and copied' : 'copied'} (${reuse.why})`;
+      await copyPieces(ctx.builder, ctx.host, ctx.release.dir, pieces);
+      note = `${b.build ? 'built and copied' : 'copied'} (${reuse.why})${extra}`;
     }
     markReused(ctx, 'backend', undefined);
   }
@@ -79,6 +75,11 @@ async function settleBackendJob(ctx: DeployContext): Promise<void> {
   await job.promise.catch(() => {});
 }
 
+const also = (ctx: DeployContext) => {
+  const b = ctx.config.backend!;
+  return `${b.workspace ? ', the workspace copy' : ''}${b.include.length ? `, ${b.include.join(', ')}` : ''}`;
+};
+
 /** Run `backend.build` if set; copy `backend.root` into releases/<id>/backend/ without node_modules and .git. */
 export const buildBackend: Step = {
   id: 'build-backend',
@@ -89,10 +90,15 @@ export const buildBackend: Step = {
     if (reuse.from) {
       return {
         summary: `reuse the backend of ${reuse.from.id}: same inputs`,
-        actions: [`hard-link ${reuse.from.dir}/backend -> ${ctx.release.dir}/backend (without node_modules and shared links); no build, no copy`],
+        actions: [`hard-link ${reuse.from.dir}/backend -> ${ctx.release.dir}/backend (without node_modules and shared links)${also(ctx)}; no build, no copy`],
       };
     }
-    const actions = [`copy ${b.root} -> ${ctx.release.dir}/backend (without node_modules, .git)`];
+    const actions = b.workspace
+      ? [
+          `copy the workspace root's package files, ${b.root} and the workspace packages it depends on -> ${ctx.release.dir}/workspace; backend -> the member there`,
+        ]
+      : [`copy ${b.root} -> ${ctx.release.dir}/backend (without node_modules, .git)`];
+    if (b.include.length) actions.push(`copy ${b.include.join(', ')} (backend.include) beside it`);
     if (b.build) actions.unshift(`run \`${b.build}\` in ${b.root}`);
     if (ctx.config.frontend) actions.push('starts alongside build-frontend');
     return { summary: b.build ?? 'copy the backend', actions };

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { findReusable, markReused, type Reuse } from '../build/inputs.js';
+import { backendInstallLine, installDirIn, workspaceLayout } from '../build/workspace.js';
 import { runUserCommand } from './user-command.js';
 import type { DeployContext, Step } from '../core/types.js';
 
@@ -26,11 +27,20 @@ async function installScripts(ctx: DeployContext): Promise<string[]> {
  * when package.json has install scripts.
  */
 export async function installReuse(ctx: DeployContext): Promise<Reuse> {
+  // A workspace's node_modules are spread over its root and members (pnpm links between them): installed each time.
+  if (ctx.config.backend!.workspace) return { why: 'a workspace backend is installed in every release' };
   const reuse = await findReusable(ctx, 'install', async (from) => (await ctx.host.stat(path.join(from.dir, 'backend')))?.type === 'dir');
   if (!reuse.from) return reuse;
   const scripts = await installScripts(ctx);
   if (scripts.length) return { why: `package.json has install scripts (${scripts.join(', ')}), which may write outside node_modules` };
   return reuse;
+}
+
+/** The install as it runs: with a workspace, in the release's workspace copy, for the member only. */
+async function installLine(ctx: DeployContext): Promise<{ line: string; dir: string }> {
+  const b = ctx.config.backend!;
+  const layout = b.workspace ? await workspaceLayout(ctx.builder, b.workspace, b.root) : undefined;
+  return { line: backendInstallLine(ctx.config, layout), dir: installDirIn(ctx.release.dir, ctx.config) };
 }
 
 /**
@@ -54,7 +64,8 @@ export const install: Step = {
         ],
       };
     }
-    return { summary: b.install, actions: [`run \`${b.install}\` in ${dir}`] };
+    const { line, dir: where } = await installLine(ctx);
+    return { summary: line, actions: [`run \`${line}\` in ${where}`] };
   },
   async run(ctx) {
     const b = ctx.config.backend!;
@@ -83,7 +94,8 @@ export const install: Step = {
       why = `the node_modules of ${reuse.from.id} failed \`${VERIFY_INSTALL.join(' ')}\``;
     }
     markReused(ctx, 'install', undefined);
-    await runUserCommand(ctx, ctx.host, b.install, { cwd: dir });
+    const { line, dir: where } = await installLine(ctx);
+    await runUserCommand(ctx, ctx.host, line, { cwd: where });
     return `installed (${why})`;
   },
 };

@@ -21,6 +21,8 @@ const ISO_LINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z \S/;
 const STEP_IDS = [
   'lock',
   'prepare',
+  'install-frontend',
+  'install-backend-build',
   'build-frontend',
   'carry-over',
   'build-backend',

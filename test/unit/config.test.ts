@@ -69,6 +69,7 @@ describe('loadConfig', () => {
       waitReady: true,
       reloadSafe: true,
       killTimeout: 15_000,
+      include: [],
     });
     expect(c.healthcheck).toEqual({ path: '/healthz', timeout: 30_000 });
     expect(c.shared).toEqual({ files: [], dirs: [] });

@@ -59,6 +59,7 @@ function project(
       env: {},
       readyTimeout: 1000,
       killTimeout: 1000,
+      include: [],
       ...over.backend,
     },
     healthcheck: { path: '/healthz', timeout: 1000 },
