@@ -11,7 +11,7 @@ import { LocalHost } from '../host/local.js';
 import type { Host } from '../host/types.js';
 import type { Reporter } from '../output/reporter.js';
 import { checkAppHandling } from './app.js';
-import { checkAppLifecycle } from './app-lifecycle.js';
+import { checkAppLifecycle } from './boot.js';
 import { row, type Check } from './check.js';
 import { checkConfigLoads, checkSessionStore } from './project.js';
 import { checkNode, targetChecks } from './target.js';
