@@ -44,6 +44,15 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
   }
 }
 
+/** The lines of a failed command that say what went wrong (npm's `npm error` lines without its log and help pointers), else its last lines. */
+export function errorLines(output: string): string {
+  const said = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /\b(error|ERR!)\b/i.test(l) && !/complete log of this run|npm help|^npm error\s*$|^npm ERR!\s*$/i.test(l));
+  return said.length ? said.slice(0, 3).join(' | ') : lastLines(output) || 'no output';
+}
+
 /** The build, the copy or the install failed: the deploy would stop there. Without an entry to stage, the current release (if any) is booted instead. */
 async function stageFailedRows(config: ZddConfig, host: Host, err: StageFailed): Promise<Check[]> {
   const b = config.backend!;
@@ -76,7 +85,7 @@ async function stageFailedRows(config: ZddConfig, host: Host, err: StageFailed):
     row(
       'app boot',
       'fail',
-      `\`${err.command}\` exited with ${err.exitCode} in a staged copy of ${root} (as the release installs it): ${lastLines(err.output)}`,
+      `\`${err.command}\` exited with ${err.exitCode}${err.exitCode === 127 ? ' (command not found)' : ''} in a staged copy of ${root} (as the release installs it): ${errorLines(err.output)}`,
       'fix the install; the deploy stops at its install step the same way (`npm ci` needs a package-lock.json in sync with package.json)',
     ),
   ];
