@@ -1,8 +1,10 @@
 /**
  * `zdd doctor`'s rows, in the order it prints them: this machine's Node, the config, then the
  * machine that will run the app (this one, or each host over SSH, with the same targetChecks), then
- * the app and the project, checked here. It creates no folder, starts no daemon and changes no
- * config; the one thing it runs is the app itself, once, on a spare port (as the canary does).
+ * the app and the project, checked here. It starts no daemon and changes no config; it runs
+ * `backend.build` in the working tree as a deploy does, stages the backend in a temp folder with
+ * `backend.install` (its node_modules cached under ~/.cache/zdd/doctor, stage.ts) and boots that
+ * copy once, on a spare port (as the canary does).
  */
 import type { GlobalOptions } from '../commands/common.js';
 import type { ZddConfig } from '../config/schema.js';
