@@ -27,8 +27,12 @@ export function scriptNotices(output: string): ScriptNotice[] {
   const unreviewed = pkgs(/^npm warn install-scripts\s{3,}(\S+@\S+) \(/gm);
   if (unreviewed.length) out.push({ kind: 'npm-unreviewed', packages: [...new Set(unreviewed)] });
   if (/ESTRICTALLOWSCRIPTS/.test(output)) out.push({ kind: 'npm-strict', packages: [...new Set(pkgs(/^npm error\s{3,}(\S+@\S+) \(/gm))] });
-  const ignored = /Ignored build scripts: ([^\n]+?)\.?\s*$/m.exec(output);
-  if (ignored) out.push({ kind: 'pnpm-ignored', packages: ignored[1]!.split(/,\s*/).filter(Boolean) });
+  // pnpm prints it in a box: `│   Ignored build scripts: a, b.      │`.
+  const ignored = /Ignored build scripts: ([^\n│]+)/.exec(output);
+  if (ignored) {
+    const names = ignored[1]!.replace(/\.\s*$/, '').trim();
+    out.push({ kind: 'pnpm-ignored', packages: names.split(/,\s*/).filter(Boolean) });
+  }
   return out;
 }
 
@@ -93,6 +97,17 @@ export function missingPackage(output: string): string | undefined {
   return m?.[1];
 }
 
+/** The package whose native addon failed to load (`Could not locate the bindings file`, a `.node` built for another Node), by its node_modules path. */
+export function nativeFailure(output: string): string | undefined {
+  if (
+    !/Could not locate the bindings file|NODE_MODULE_VERSION|invalid ELF header|\.node: (cannot open shared object|undefined symbol)|Cannot find module '[^']*\.node'/.test(
+      output,
+    )
+  )
+    return undefined;
+  return /node_modules\/((?:@[^/\s]+\/)?[^/\s]+)\//.exec(output)?.[1];
+}
+
 /**
  * Why the staged boot failed, when its output says so: a package missing from the production
  * install (in devDependencies, or in no dependency list at all), or install scripts that did not run.
@@ -119,6 +134,13 @@ export function explainBootFailure(output: string, packageJson: string | undefin
         fix: `\`npm install ${pkg}\` in ${root}, and commit package.json and the lockfile`,
       };
     }
+  }
+  const native = nativeFailure(output);
+  if (native) {
+    return {
+      detail: `the native module of ${native} did not load: its install script (the native build) did not run or built for another Node`,
+      fix: `in ${root}: approve its install scripts (\`npm install-scripts approve ${native}\`) and check that the install builds it (\`npm rebuild ${native}\`), then commit package.json`,
+    };
   }
   const denied = deniedScripts(packageJson);
   if (denied.length) {
