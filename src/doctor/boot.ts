@@ -81,15 +81,18 @@ async function stageFailedRows(config: ZddConfig, host: Host, err: StageFailed):
       ),
     ];
   }
+  const scripts = installScriptsRow(scriptNotices(err.output), config, false);
+  const fix = scripts
+    ? "approve the install scripts the `install scripts` row names; the deploy's install fails the same way"
+    : `fix the install; the deploy stops at its install step the same way${/\bnpm ci\b/.test(err.command) ? ' (`npm ci` needs a package-lock.json in sync with package.json)' : ''}`;
   const rows = [
     row(
       'app boot',
       'fail',
       `\`${err.command}\` exited with ${err.exitCode}${err.exitCode === 127 ? ' (command not found)' : ''} in a staged copy of ${root} (as the release installs it): ${errorLines(err.output)}`,
-      'fix the install; the deploy stops at its install step the same way (`npm ci` needs a package-lock.json in sync with package.json)',
+      fix,
     ),
   ];
-  const scripts = installScriptsRow(scriptNotices(err.output), config, false);
   if (scripts) rows.push(scripts);
   return rows;
 }
