@@ -21,7 +21,7 @@ function describe(site: NginxSite): string {
 }
 
 export function siteRow(name: string, config: ZddConfig, text: string): Check {
-  const expect = { deployTo: config.deployTo, port: config.backend?.port, frontend: Boolean(config.frontend) };
+  const expect = { deployTo: config.deployTo, port: config.backend?.port, frontend: Boolean(config.frontend), app: config.app };
   if (!config.frontend && !config.backend) return row(name, 'ok', 'nothing to serve');
   const site = siteOf(text, expect, { files: config.nginx?.config.map((f) => f) });
   if (!site.servers.length) {

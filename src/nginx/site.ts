@@ -65,6 +65,12 @@ export interface SiteExpectation {
   port?: number;
   /** Whether the app has a frontend (default true). */
   frontend?: boolean;
+  /**
+   * The config's `app`: a server with a root of zdd's shape (`…/current/frontend`) counts as the
+   * site only when the app's name is in its file name, server_name or upstream (`zdd init` writes
+   * all three), so another zdd app's site on the same Nginx is never taken for this one.
+   */
+  app?: string;
 }
 
 export interface NginxSite {
@@ -206,10 +212,11 @@ export function isFrontendRoot(p: string, deployTo: string): boolean {
 const isZddRoot = (p: string) => /\/current\/frontend\/?$/.test(p);
 
 /**
- * The app's site in the config: the servers that serve `<deployTo>/current/frontend`; else those
- * that proxy to backend.port; else those whose root has zdd's shape (`…/current/frontend`, e.g.
- * after deployTo changed); else the only server block when there is exactly one. Nothing else is
- * guessed: an unidentified site gives `servers: []` and no problem, not a false alarm.
+ * The app's site in the config: the servers that serve `<deployTo>/current/frontend` and those that
+ * proxy to backend.port; else those whose root has zdd's shape (`…/current/frontend`, e.g. after
+ * both deployTo and the port changed) and that carry the app's name. Nothing else is guessed — not
+ * even a lone server block (the distro's default site is one): an unidentified site gives
+ * `servers: []` and no problem, not a false alarm.
  */
 export function siteOf(text: string, expect: SiteExpectation, opts: { files?: string[] } = {}): NginxSite {
   const all = serversOf(text, opts);
@@ -226,9 +233,12 @@ export function siteOf(text: string, expect: SiteExpectation, opts: { files?: st
       ];
       return [found, why.filter(Boolean).join(' and ')];
     }
-    const byShape = all.filter((s) => s.roots.some((r) => isZddRoot(r.path)));
-    if (byShape.length) return [byShape, 'a root ending in /current/frontend'];
-    if (all.length === 1) return [all, 'the only server block'];
+    const app = expect.app?.toLowerCase();
+    const named = (s: SiteServer) =>
+      Boolean(app) &&
+      [path.posix.basename(s.where?.file ?? ''), ...s.names, ...s.proxies.map((p) => p.upstream ?? '')].some((n) => n.toLowerCase().includes(app!));
+    const byShape = all.filter((s) => s.roots.some((r) => isZddRoot(r.path)) && named(s));
+    if (byShape.length) return [byShape, `a root ending in /current/frontend, named for ${expect.app}`];
     return [[], undefined];
   };
   const [servers, identifiedBy] = pick();

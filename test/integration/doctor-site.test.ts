@@ -97,6 +97,14 @@ describe('doctor: the Nginx site serves this app', () => {
     expect(r.rows['nginx site']!.fix).toBe(`change the port to 3100 in ${site}:${lineOf(text, 'server 127.0.0.1:3000')}`);
   });
 
+  it('✗ both when deployTo and the port changed: the site is told by the app’s name (shop.example.com, shop_backend)', async () => {
+    const { dir } = await project({ 'shop.conf': await zddSite('/srv/shop', 3000) }, { deployTo: '/tmp/y', port: 3100 });
+    const r = await doctor(dir);
+    expect(r.rows['nginx site']!.detail).toBe(
+      'nginx serves root /srv/shop/current/frontend, but deployTo is /tmp/y: the site would answer 404; nginx proxies /api/ to 127.0.0.1:3000 (upstream shop_backend), but backend.port is 3100: every request there would be a 502',
+    );
+  });
+
   it('a backend-only site: proxies checked, no root expected', async () => {
     const { dir } = await project({ 'shop.conf': await zddSite('/srv/shop', 3000, false) }, { frontend: false });
     const r = await doctor(dir);

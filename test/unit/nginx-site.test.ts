@@ -125,13 +125,21 @@ describe('siteOf on a Debian-style nginx -T', () => {
   });
 
   it('names the root and the upstream line of the right file after deployTo and the port changed', () => {
-    const expect2 = { deployTo: '/opt/app', port: 3100 };
+    const expect2 = { deployTo: '/opt/app', port: 3100, app: 'app' };
     const site = siteOf(debian, expect2);
-    expect(site.identifiedBy).toBe('a root ending in /current/frontend');
+    expect(site.identifiedBy).toBe('a root ending in /current/frontend, named for app');
     const problems = siteProblems(site, expect2);
     expect(problems[0]).toContain('change `root` to /opt/app/current/frontend in /etc/nginx/sites-enabled/app:9');
     expect(problems[1]).toContain('nginx proxies ~ ^/(api|ws)/ to localhost:3000 (upstream app_up), but backend.port is 3100');
     expect(problems[1]).toContain('/etc/nginx/sites-enabled/app:2');
+  });
+
+  it('never takes the distro’s default site, nor another zdd app’s, for this one', () => {
+    const lone = siteOf(debian.replace(/# configuration file \/etc\/nginx\/sites-enabled\/app:[^]*$/, ''), { deployTo: '/srv/app', port: 3000, app: 'app' });
+    expect(lone.all).toHaveLength(1);
+    expect(lone.servers).toEqual([]);
+    // Both deployTo and the port differ from the other app's site, and it is not named for this app.
+    expect(siteOf(debian, { deployTo: '/srv/shop', port: 4000, app: 'shop' }).servers).toEqual([]);
   });
 
   it('no false alarm when the site cannot be identified: only other apps’ servers', () => {
