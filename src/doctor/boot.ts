@@ -32,7 +32,7 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
     const boot = rows.findIndex((r) => r.name === 'app boot');
     const booted = boot >= 0 && rows[boot]!.level !== 'fail';
     if (boot >= 0 && !booted) {
-      const why = explainBootFailure(seen.output, await host.readFile(path.join(b.root, 'package.json')), config);
+      const why = explainBootFailure(seen.output, await host.readFile(path.join(b.root, 'package.json')), config, staged.dir);
       if (why) rows[boot] = row('app boot', 'fail', `${rows[boot]!.detail} — ${why.detail}`, why.fix);
     }
     const scripts = installScriptsRow(scriptNotices(staged.installOutput), config, booted);

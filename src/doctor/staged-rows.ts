@@ -112,8 +112,20 @@ export function nativeFailure(output: string): string | undefined {
  * Why the staged boot failed, when its output says so: a package missing from the production
  * install (in devDependencies, or in no dependency list at all), or install scripts that did not run.
  */
-export function explainBootFailure(output: string, packageJson: string | undefined, config: ZddConfig): { detail: string; fix: string } | undefined {
+export function explainBootFailure(
+  output: string,
+  packageJson: string | undefined,
+  config: ZddConfig,
+  stagedDir?: string,
+): { detail: string; fix: string } | undefined {
   const root = path.relative(config.projectDir, config.backend!.root) || '.';
+  const outside = stagedDir ? outsideFile(output, stagedDir) : undefined;
+  if (outside) {
+    return {
+      detail: `the app reads ${outside}, outside backend.root: a release holds only backend.root's files, so it is not there`,
+      fix: `have the release carry it (backend.include: ['${outside}']), or move it into ${root}`,
+    };
+  }
   const pkg = missingPackage(output);
   let json: { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; optionalDependencies?: Record<string, string> } = {};
   try {
@@ -150,6 +162,19 @@ export function explainBootFailure(output: string, packageJson: string | undefin
     };
   }
   return undefined;
+}
+
+/**
+ * A file the staged app looked for beside its folder (`../package.json`, `../shared/x.js`), as a
+ * path relative to the staged backend: the working tree has it, a release does not.
+ */
+export function outsideFile(output: string, stagedDir: string): string | undefined {
+  const release = path.dirname(stagedDir);
+  const esc = release.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`(?:ENOENT[^'\\n]*'|Cannot find (?:module|package) ')(${esc}/[^']+)'`).exec(output);
+  if (!m) return undefined;
+  const rel = path.relative(stagedDir, m[1]!);
+  return rel.startsWith('..') ? rel : undefined;
 }
 
 /** Folders and files that hold an app's state by their name, as `zdd init` suggests them. */

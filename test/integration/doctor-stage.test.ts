@@ -171,6 +171,22 @@ describe('doctor boots a staged copy, installed as the release is', () => {
   });
 });
 
+describe('doctor: what the working tree has and a release does not', () => {
+  it('✗ a file the app reads beside its folder (../package.json), with the backend.include line', async () => {
+    const read = "const { version } = JSON.parse(require('node:fs').readFileSync(require('node:path').join(__dirname, '..', 'package.json'), 'utf8'));";
+    const p = await project({}, server(read));
+    await writeFile(join(p.dir, 'package.json'), JSON.stringify({ name: 'root', version: '2.3.4' }));
+    await lock(p.backend);
+    await p.write();
+    const r = await doctor(p.dir);
+    expect(r.exitCode, r.text).toBe(1);
+    expect(r.rows['app boot']!.detail).toMatch(
+      /ENOENT: no such file or directory, open '[^']+\/release\/package\.json' — the app reads \.\.\/package\.json, outside backend\.root: a release holds only backend\.root's files, so it is not there$/,
+    );
+    expect(r.rows['app boot']!.fix).toBe("have the release carry it (backend.include: ['../package.json']), or move it into backend");
+  });
+});
+
 describe('doctor gives no false ✗ on real projects without node_modules in the working tree', () => {
   it.each(['shop', 'ws-app'])('examples/%s', async (name) => {
     const dir = await tempDir();

@@ -2,7 +2,7 @@
 // print it: the install-script notices, the package a boot could not load, and the app-state row.
 import { describe, expect, it } from 'vitest';
 import type { ZddConfig } from '../../src/config/schema.js';
-import { explainBootFailure, installScriptsRow, missingPackage, nativeFailure, scriptNotices, stateRow } from '../../src/doctor/staged-rows.js';
+import { explainBootFailure, installScriptsRow, missingPackage, nativeFailure, outsideFile, scriptNotices, stateRow } from '../../src/doctor/staged-rows.js';
 
 const config = { projectDir: '/p', backend: { root: '/p/server', install: 'npm ci --omit=dev' }, shared: { files: [], dirs: [] } } as unknown as ZddConfig;
 
@@ -66,6 +66,18 @@ describe('what a failed boot could not load', () => {
       'cors is needed at run time, but it is not in server/package.json (it works only where it happens to be installed)',
     );
     expect(explainBootFailure("Error: Cannot find module 'express'", pkg, config)).toBeUndefined();
+  });
+
+  it('names a file the app reads beside its folder, which a release does not have', () => {
+    const staged = '/tmp/zdd-doctor-abc/release/backend';
+    const enoent = "Error: ENOENT: no such file or directory, open '/tmp/zdd-doctor-abc/release/package.json'";
+    expect(outsideFile(enoent, staged)).toBe('../package.json');
+    expect(outsideFile("Error: Cannot find module '/tmp/zdd-doctor-abc/release/shared/util.js'", staged)).toBe('../shared/util.js');
+    expect(outsideFile("Error: ENOENT: no such file or directory, open '/tmp/zdd-doctor-abc/release/backend/version.json'", staged)).toBeUndefined();
+    expect(explainBootFailure(enoent, '{}', config, staged)).toEqual({
+      detail: "the app reads ../package.json, outside backend.root: a release holds only backend.root's files, so it is not there",
+      fix: "have the release carry it (backend.include: ['../package.json']), or move it into server",
+    });
   });
 
   it('names a native module that did not load', () => {
