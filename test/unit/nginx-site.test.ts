@@ -135,7 +135,7 @@ describe('siteOf on a Debian-style nginx -T', () => {
   });
 
   it('never takes the distro’s default site, nor another zdd app’s, for this one', () => {
-    const lone = siteOf(debian.replace(/# configuration file \/etc\/nginx\/sites-enabled\/app:[^]*$/, ''), { deployTo: '/srv/app', port: 3000, app: 'app' });
+    const lone = siteOf(debian.replace(/# configuration file \/etc\/nginx\/sites-enabled\/app:[\s\S]*$/, ''), { deployTo: '/srv/app', port: 3000, app: 'app' });
     expect(lone.all).toHaveLength(1);
     expect(lone.servers).toEqual([]);
     // Both deployTo and the port differ from the other app's site, and it is not named for this app.
