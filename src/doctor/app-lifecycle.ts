@@ -7,10 +7,10 @@
 import path from 'node:path';
 import type { ZddConfig } from '../config/schema.js';
 import { packagePath } from '../core/package-root.js';
-import { LocalHost, tail } from '../host/local.js';
+import { tail } from '../host/local.js';
 import type { Host } from '../host/types.js';
 import { RELOAD_SAFETY_FILE } from '../pm2/reload-safety.js';
-import { appUnderTest, closesAfter, rawConnect, reloadSafetyRow, responseComplete, sleep, statusOf, until, type RawConn } from './app.js';
+import { closesAfter, rawConnect, reloadSafetyRow, responseComplete, sleep, statusOf, until, type RawConn } from './app.js';
 import { row, type Check } from './check.js';
 
 /** After server.close(), how long a cluster worker that does not leave the cluster should stay alive. */
@@ -19,28 +19,26 @@ const HANDOFF_WINDOW_MS = 1000;
 /** The stand-in for PM2's cluster primary: a program of its own, compiled next to this file. */
 const CLUSTER_PROBE = packagePath('dist', 'doctor', 'cluster-probe.js');
 
+/** What probeApp boots: a folder holding backend.script, and how to name it in the boot row. */
+export interface AppUnderTest {
+  cwd: string;
+  script: string;
+  /** `a staged copy installed with \`npm ci --omit=dev\` (3.1 s; cached for the next doctor)`, `release 2026… (current)`. */
+  label: string;
+  /** ZDD_RELEASE for the app. */
+  release: string;
+}
+
 /**
  * Boot the app as PM2's cluster mode runs it (a cluster worker of a stand-in primary, cluster-probe.ts;
  * IPC, free PORT, the app's env) and check what PM2 relies on:
  * `ready` and the health check; then, with an idle keep-alive connection open and a request whose
  * headers are not finished yet, send SIGINT, finish the request, and see whether it is answered,
  * how the idle connection is closed (FIN or RST) and how long the exit takes against killTimeout.
+ * `seen.output` gets everything the app printed, once it has stopped.
  */
-export async function checkAppLifecycle(config: ZddConfig, host: Host = new LocalHost()): Promise<Check[]> {
-  const b = config.backend;
-  if (!b) return [];
-  if (config.hosts?.length) return [row('app boot', 'warn', 'the app runs on the remote hosts; not booted from here')];
-  const app = await appUnderTest(config, host);
-  if (!app) {
-    return [
-      row(
-        'app boot',
-        'warn',
-        `${path.join(b.root, b.script)} not found and no current release (built at deploy?); could not boot the app`,
-        b.build ? `run \`${b.build}\` in ${b.root}, then zdd doctor again` : undefined,
-      ),
-    ];
-  }
+export async function probeApp(config: ZddConfig, host: Host, app: AppUnderTest, seen: { output: string } = { output: '' }): Promise<Check[]> {
+  const b = config.backend!;
   const waitReady = b.waitReady;
   const hpath = config.healthcheck.path;
   const port = await host.freePort();
@@ -289,5 +287,6 @@ export async function checkAppLifecycle(config: ZddConfig, host: Host = new Loca
   } finally {
     for (const c of conns) c.socket.destroy();
     await proc.stop(1000);
+    seen.output = proc.output();
   }
 }

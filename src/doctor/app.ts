@@ -34,8 +34,8 @@ export function checkAppHandling(config: ZddConfig): Check {
   );
 }
 
-/** What doctor boots: the release `current` points at, else the working tree's backend. */
-export async function appUnderTest(config: ZddConfig, host: Host): Promise<{ cwd: string; script: string; label: string; release: string } | undefined> {
+/** The release `current` points at, when it holds backend.script: what doctor boots when the working tree has no entry to stage. */
+export async function currentRelease(config: ZddConfig, host: Host): Promise<{ cwd: string; script: string; label: string; release: string } | undefined> {
   const b = config.backend!;
   const current = path.join(config.deployTo, 'current');
   const target = await host.readlink(current).catch(() => undefined);
@@ -43,7 +43,6 @@ export async function appUnderTest(config: ZddConfig, host: Host): Promise<{ cwd
     const release = path.basename(target);
     return { cwd: path.join(current, 'backend'), script: b.script, label: `release ${release} (current)`, release };
   }
-  if ((await host.stat(path.join(b.root, b.script)))?.type === 'file') return { cwd: b.root, script: b.script, label: 'the working tree', release: 'doctor' };
   return undefined;
 }
 

@@ -1,8 +1,10 @@
 /**
  * `zdd doctor`'s rows, in the order it prints them: this machine's Node, the config, then the
  * machine that will run the app (this one, or each host over SSH, with the same targetChecks), then
- * the app and the project, checked here. It creates no folder, starts no daemon and changes no
- * config; the one thing it runs is the app itself, once, on a spare port (as the canary does).
+ * the app and the project, checked here. It starts no daemon and changes no config; it runs
+ * `backend.build` in the working tree as a deploy does, stages the backend in a temp folder with
+ * `backend.install` (its node_modules cached under ~/.cache/zdd/doctor, stage.ts) and boots that
+ * copy once, on a spare port (as the canary does).
  */
 import type { GlobalOptions } from '../commands/common.js';
 import type { ZddConfig } from '../config/schema.js';
@@ -11,7 +13,7 @@ import { LocalHost } from '../host/local.js';
 import type { Host } from '../host/types.js';
 import type { Reporter } from '../output/reporter.js';
 import { checkAppHandling } from './app.js';
-import { checkAppLifecycle } from './app-lifecycle.js';
+import { checkAppLifecycle } from './boot.js';
 import { row, type Check } from './check.js';
 import { checkConfigLoads, checkSessionStore } from './project.js';
 import { checkNode, targetChecks } from './target.js';

@@ -8,7 +8,8 @@
 import path from 'node:path';
 import type { ZddConfig } from '../config/schema.js';
 import { onThisMachine, type ExecResult, type Host } from '../host/types.js';
-import { openFileCacheLine, readNginxConfig } from '../nginx/config.js';
+import { openFileCacheLine, readNginxConfig, type NginxConfigText } from '../nginx/config.js';
+import { siteRow } from './site.js';
 import { findPm2, pm2Version } from '../pm2/pm2.js';
 import { lastLines, row, versionAtLeast, type Check } from './check.js';
 
@@ -126,9 +127,8 @@ async function nginxTestRow(host: Host, name: string, test: string): Promise<Che
 }
 
 /** open_file_cache in the Nginx config as the deploy reads it (src/nginx/config.ts): on, the deploy reloads Nginx every time. */
-async function openFileCacheRow(host: Host, name: string, config: ZddConfig): Promise<Check> {
+function openFileCacheRow(name: string, config: ZddConfig, read: NginxConfigText | undefined): Check {
   const n = config.nginx!;
-  const read = await readNginxConfig(host, config).catch(() => undefined);
   const fromFiles = n.config.length > 0;
   const source = read?.source ?? (fromFiles ? n.config.join(', ') : `${n.test} -T`);
   if (fromFiles && (!read || read.missing.length))
@@ -164,8 +164,12 @@ export async function targetChecks(host: Host, config: ZddConfig | undefined, op
   if (config.nginx && nginx.level === 'fail') {
     checks.push(row(name('nginx test'), 'fail', `\`${config.nginx.test}\` not run: nginx is not available`, 'install nginx first (see above)'));
   } else if (config.nginx) {
-    checks.push(await nginxTestRow(host, name('nginx test'), config.nginx.test));
-    checks.push(await openFileCacheRow(host, name('open_file_cache'), config));
+    const test = await nginxTestRow(host, name('nginx test'), config.nginx.test);
+    checks.push(test);
+    // Read once, as the deploy reads it: open_file_cache and the site both come from this text.
+    const read = await readNginxConfig(host, config).catch(() => undefined);
+    checks.push(openFileCacheRow(name('open_file_cache'), config, read));
+    if (test.level === 'ok' && read?.text !== undefined) checks.push(siteRow(name('nginx site'), config, read.text));
   }
   return checks;
 }

@@ -5,8 +5,8 @@ import { execa } from 'execa';
 import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkAppLifecycle } from '../../src/doctor/app-lifecycle.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { checkAppLifecycle } from '../../src/doctor/boot.js';
 import type { Check } from '../../src/doctor/check.js';
 import { checkSessionStore } from '../../src/doctor/project.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -18,8 +18,13 @@ const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
-beforeAll(() => {
+beforeAll(async () => {
   if (!existsSync(join(repoRoot, 'dist', 'bundle', 'cli.js'))) throw new Error('build first: npm run build');
+  // doctor's install cache (stage.ts), here and in the CLIs these tests start: never the user's ~/.cache.
+  process.env.XDG_CACHE_HOME = await makeTempDir('doctor-cache-');
+});
+afterAll(async () => {
+  if (process.env.XDG_CACHE_HOME) await rm(process.env.XDG_CACHE_HOME, { recursive: true, force: true });
 });
 
 /** A project whose backend/server.js is `source`, with a short killTimeout so bad apps fail fast. */
@@ -38,7 +43,8 @@ async function project(source: string, backend: Record<string, unknown> = {}, fi
       app: 'doctor-app',
       deployTo: join(dir, 'deploy'),
       // The app's own handling, as it is (zdd's reload safety off) unless a test turns it on.
-      backend: { script: 'server.js', port: 4100, readyTimeout: 3000, killTimeout: 3000, reloadSafe: false, ...backend },
+      // No dependencies: the staged install (`true`) has nothing to do; doctor-stage.test.ts runs real installs.
+      backend: { script: 'server.js', port: 4100, readyTimeout: 3000, killTimeout: 3000, reloadSafe: false, install: 'true', ...backend },
       healthcheck: { timeout: 5000 },
     }),
   );
@@ -57,7 +63,7 @@ describe('doctor boots the app', () => {
     const { dir, configPath } = await project(`${listen}server.listen(process.env.PORT, () => process.send?.('ready'));\n`);
     const r = await execa(process.execPath, [bin, 'doctor', '--config', configPath], { cwd: dir, reject: false, env: { CI: '1', NO_COLOR: '1' } });
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout).toMatch(/^✓ app boot\s+booted the working tree: sent 'ready' after \d+ ms, \/healthz answered 200/m);
+    expect(r.stdout).toMatch(/^✓ app boot\s+booted a staged copy installed with `true` \(\d+\.\d s\): sent 'ready' after \d+ ms, \/healthz answered 200/m);
     expect(r.stdout).toMatch(/^✗ app SIGINT\s+no SIGINT handler: the app died at once on SIGINT/m);
     expect(r.stdout).toMatch(/fix: handle SIGINT: .*reloadSafe\(\)/);
   });
@@ -74,7 +80,17 @@ describe('doctor boots the app', () => {
     const r = await execa(process.execPath, [bin, 'doctor', '--config', configPath, '--json'], { cwd: dir, reject: false, env: { CI: '1' } });
     const checks = (JSON.parse(r.stdout) as { checks: Check[] }).checks;
     const app = checks.filter((c) => c.name.startsWith('app ') || c.name === 'sessions');
-    expect(app.map((c) => c.name)).toEqual(['app ready/shutdown', 'app boot', 'app reload safety', 'app SIGINT', 'app keep-alive', 'app exit', 'sessions']);
+    expect(app.map((c) => c.name)).toEqual([
+      'app ready/shutdown',
+      'app boot',
+      'app reload safety',
+      'app SIGINT',
+      'app keep-alive',
+      'app exit',
+      'app state',
+      'sessions',
+    ]);
+    expect(checks.find((c) => c.name === 'app boot')?.detail).toMatch(/^booted a staged copy installed with `npm ci --omit=dev` \(\d+\.\d s\)/);
     expect(checks.find((c) => c.name === 'app reload safety')?.detail).toMatch(/^the app's own handling \(ready: the app; shutdown: the app's own handler/);
     for (const c of app) expect(c, JSON.stringify(c)).toMatchObject({ level: 'ok' });
     // zdd's drain runs before the app's own SIGINT handler (which would answer 503 from then on).
@@ -181,12 +197,17 @@ const life = reloadSafe(server);
     expect(c['app SIGINT']!.detail).toMatch(/got no answer/);
   });
 
-  it('boots the release current points at, not the working tree', async () => {
-    const { dir, configPath } = await project(`${listen}throw new Error('the working tree is not what runs');\n`);
+  it('boots a staged copy of the working tree, and the release current points at only when the working tree has no entry', async () => {
+    const { dir, configPath } = await project(`${listen}throw new Error('the working tree is what the next deploy ships');\n`);
     const rel = join(dir, 'deploy', 'releases', '20260101000000', 'backend');
     await mkdir(rel, { recursive: true });
     await cp(join(repoRoot, 'examples', 'shop', 'backend'), rel, { recursive: true });
     await symlink('releases/20260101000000', join(dir, 'deploy', 'current'));
+    const staged = await lifecycle(configPath);
+    expect(staged['app boot']).toMatchObject({ level: 'fail' });
+    expect(staged['app boot']!.detail).toMatch(/^booted a staged copy .*the working tree is what the next deploy ships/);
+
+    await rm(join(dir, 'backend', 'server.js'));
     const c = await lifecycle(configPath);
     expect(c['app boot']).toMatchObject({ level: 'ok' });
     expect(c['app boot']!.detail).toMatch(/^booted release 20260101000000 \(current\)/);

@@ -26,7 +26,9 @@ async function project(config: Record<string, unknown>): Promise<{ dir: string; 
   const dir = await tempDir();
   await cp(join(fixture, 'backend'), join(dir, 'backend'), { recursive: true });
   const configPath = join(dir, 'zdd.config.json');
-  await writeFile(configPath, JSON.stringify({ app: 'doc-test', backend: { script: 'server.js', port: 4100 }, ...config }, null, 2));
+  // The sample backend has no lockfile (and no dependencies): `npm ci`, the default, would refuse it.
+  const backend = { script: 'server.js', port: 4100, install: 'npm install --omit=dev --no-audit --no-fund' };
+  await writeFile(configPath, JSON.stringify({ app: 'doc-test', backend, ...config }, null, 2));
   return { dir, configPath };
 }
 
@@ -37,8 +39,10 @@ async function pathWithOnlyNode(): Promise<string> {
   return d;
 }
 
-function doctor(cwd: string, args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, [bin, 'doctor', ...args], { cwd, reject: false, env: { CI: '1', NO_COLOR: '1', ...env } });
+async function doctor(cwd: string, args: string[], env: Record<string, string> = {}) {
+  // doctor's install cache (src/doctor/stage.ts) in a temp folder, never the user's ~/.cache.
+  const XDG_CACHE_HOME = await tempDir();
+  return execa(process.execPath, [bin, 'doctor', ...args], { cwd, reject: false, env: { CI: '1', NO_COLOR: '1', XDG_CACHE_HOME, ...env } });
 }
 
 function checksOf(stdout: string): Check[] {
@@ -224,9 +228,13 @@ describe('zdd doctor (CLI)', () => {
   });
 
   it('only warns about a missing nginx when the config has no nginx section', async () => {
-    const { dir, configPath } = await project({ deployTo: join(await tempDir(), 'srv') });
-    const r = await doctor(dir, ['--config', configPath, '--json'], { PATH: await pathWithOnlyNode() });
-    expect(r.exitCode, r.stderr).toBe(0);
+    // Not even npm on that PATH: an install that needs nothing (`true`, a shell builtin).
+    const { dir, configPath } = await project({ deployTo: join(await tempDir(), 'srv'), backend: { script: 'server.js', port: 4100, install: 'true' } });
+    // sh too: the staged install runs through it, as the deploy's does.
+    const PATH = await pathWithOnlyNode();
+    await symlink('/bin/sh', join(PATH, 'sh'));
+    const r = await doctor(dir, ['--config', configPath, '--json'], { PATH });
+    expect(r.exitCode, r.stdout).toBe(0);
     expect(checksOf(r.stdout).find((c) => c.name === 'nginx')).toMatchObject({ ok: true, level: 'warn' });
   });
 
