@@ -204,7 +204,13 @@ export class RecordingHost implements Host {
     for (const k of this.files.keys()) {
       if (!k.startsWith(`${root}/`)) continue;
       const rel = k.slice(root.length + 1);
-      if (rel.split('/').slice(0, -1).some((d) => exclude.has(d))) continue;
+      if (
+        rel
+          .split('/')
+          .slice(0, -1)
+          .some((d) => exclude.has(d))
+      )
+        continue;
       const { size, mtimeMs } = this.info(k) as EntryInfo;
       out.push({ path: rel, size, mtimeMs, inode: this.inodeOf(k) });
     }

@@ -13,7 +13,20 @@ import { CommandFailed, ZddError } from '../core/errors.js';
 import type { RawExecRequest, RawExecResult } from './processes.js';
 import { packagePath } from '../core/package-root.js';
 import { commandFailure } from './local.js';
-import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpOptions, HttpResult, LinkResult, ListFilesOptions, SpawnOptions, UploadResult } from './types.js';
+import type {
+  BackgroundProcess,
+  EntryInfo,
+  ExecOptions,
+  ExecResult,
+  FileEntry,
+  Host,
+  HttpOptions,
+  HttpResult,
+  LinkResult,
+  ListFilesOptions,
+  SpawnOptions,
+  UploadResult,
+} from './types.js';
 
 export interface SshTarget {
   host: string;

@@ -35,6 +35,7 @@ const STEP_IDS = [
   'pm2',
   'verify',
   'nginx-reload',
+  'traffic',
   'bake',
   'record',
   'prune',
