@@ -265,7 +265,7 @@ export class RecordingHost implements Host {
     if (opts?.mtimeMs !== undefined) this.mtimes.set(at, opts.mtimeMs);
   }
   async httpGet(url: string, _timeoutMs?: number, opts?: HttpOptions) {
-    this.log('httpGet', url, opts);
+    this.log('httpGet', url, ...(opts ? [opts] : []));
     return this.http(url, opts);
   }
   async processAlive(pid: number) {
