@@ -116,7 +116,10 @@ async function releasesOn(config: ZddConfig, host: Host, io: CommandIO): Promise
   const current = await currentId(host, paths);
   const candidates = await loadCandidates(host, paths);
   const rows: ReleaseRow[] = [];
-  const sizes = await releaseSizes(host, candidates.map((c) => path.join(paths.releases, c.id)));
+  const sizes = await releaseSizes(
+    host,
+    candidates.map((c) => path.join(paths.releases, c.id)),
+  );
   for (const [n, c] of candidates.entries()) {
     const row = rowOf(c, current, sizes[n]!.size, sizes[n]!.adds);
     if (row.problem) io.out.warn(`release ${c.id}: ${row.problem.replace(/^its /, '')}`);

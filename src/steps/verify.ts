@@ -47,7 +47,8 @@ export async function verifyRunning(ctx: DeployContext, releaseId: string, step 
       if (looping.length === 0) {
         ctx.state.instances = again.length;
         // The baseline of `zdd status`'s restarts since live (an undo verifying the release before sets none).
-        if (releaseId === ctx.release.id) ctx.state.liveWorkers = again.map((i) => ({ pmId: i.pmId, restarts: i.restarts, uptimeStart: i.uptimeStart ?? null }));
+        if (releaseId === ctx.release.id)
+          ctx.state.liveWorkers = again.map((i) => ({ pmId: i.pmId, restarts: i.restarts, uptimeStart: i.uptimeStart ?? null }));
         break;
       }
       problem = `restart loop: ${looping.map((i) => `instance ${i.pmId} ${i.status}, ${i.restarts} restarts`).join('; ')}`;
