@@ -6,7 +6,7 @@
  */
 import type { DeployContext } from '../core/types.js';
 import { readNginxConfig } from './config.js';
-import { localUrl, siteOf, at, type Proxy, type SiteServer } from './site.js';
+import { at, localUrl, type Proxy as SiteProxy, type SiteServer, siteOf } from './site.js';
 
 export interface TrafficExpectation {
   deployTo: string;
@@ -85,8 +85,8 @@ export function trafficPlan(text: string, expect: TrafficExpectation): TrafficPl
       reason: `no server block of the Nginx config is this app's (none serves ${expect.deployTo}/current/frontend or proxies to port ${expect.port})`,
     };
   // site.ts reads `http://unix:/run/a.sock:/` as the host `unix`: the target tells a socket.
-  const socket = (p: Proxy) => /^(https?:\/\/)?unix:/.test(p.target);
-  const tcp = (p: Proxy) => p.port !== undefined && !socket(p);
+  const socket = (p: SiteProxy) => /^(https?:\/\/)?unix:/.test(p.target);
+  const tcp = (p: SiteProxy) => p.port !== undefined && !socket(p);
   const known = site.proxies.filter(tcp);
   const ours = known.filter((p) => p.port === expect.port);
   if (!ours.length) {

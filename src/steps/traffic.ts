@@ -47,7 +47,9 @@ export const traffic: Step<TrafficTarget> = {
           'traffic',
           `${shown(t)} got ${problem}: the site's traffic does not reach the new release (location ${t.location} proxies to ${t.via})`,
           {
-            hint: 'switched back; check the Nginx site (its upstream, proxy_pass) against backend.port',
+            hint:
+              'switched back. The config Nginx tests proxies there, so the running Nginx may still run an older config ' +
+              '(reload it: nginx.reload), or it cannot reach that address; check the upstream against backend.port',
           },
         );
       }
