@@ -250,21 +250,37 @@ export function at(where: Where | undefined): string {
   return where.file ? `${where.file}:${where.line}` : `line ${where.line}`;
 }
 
+/** One thing wrong with the site: what Nginx does, and the line to change. */
+export interface SiteFinding {
+  /** `nginx serves root /srv/app/current/frontend, but deployTo is /tmp/x: the site would answer 404` */
+  problem: string;
+  /** `change \`root\` to /tmp/x/current/frontend in /etc/nginx/sites-enabled/app:12` */
+  fix: string;
+  where?: Where;
+}
+
 /**
- * What is wrong with the site for this app, as sentences saying the line to change; [] when it is
- * right or cannot be identified (siteOf().servers is empty then). `deployTo` and `port` are the
- * config's.
+ * What is wrong with the site for this app; [] when it is right or cannot be identified
+ * (siteOf().servers is empty then: no false alarm on a config zdd cannot read as one site).
  */
-export function siteProblems(site: NginxSite, expect: SiteExpectation): string[] {
+export function siteFindings(site: NginxSite, expect: SiteExpectation): SiteFinding[] {
   if (!site.servers.length) return [];
-  const out: string[] = [];
+  const out: SiteFinding[] = [];
   const want = path.posix.join(expect.deployTo, 'current', 'frontend');
   if ((expect.frontend ?? true) && !site.servesFrontend) {
     const r = site.roots.find((x) => isZddRoot(x.path)) ?? site.roots[0];
     out.push(
       r
-        ? `nginx serves ${r.directive} ${r.path}${r.location ? ` (location ${r.location})` : ''}, but deployTo is ${expect.deployTo}: the site would answer 404 — change \`${r.directive}\` to ${want} in ${at(r.where)}`
-        : `nginx serves no root for this site (${at(site.servers[0]?.where)}): add \`root ${want};\` to its server block`,
+        ? {
+            problem: `nginx serves ${r.directive} ${r.path}${r.location ? ` (location ${r.location})` : ''}, but deployTo is ${expect.deployTo}: the site would answer 404`,
+            fix: `change \`${r.directive}\` to ${want} in ${at(r.where)}`,
+            where: r.where,
+          }
+        : {
+            problem: `nginx serves no root for this site (${at(site.servers[0]?.where)}), but the app has a frontend in ${want}`,
+            fix: `add \`root ${want};\` to its server block`,
+            where: site.servers[0]?.where,
+          },
     );
   }
   if (expect.port !== undefined && site.proxies.length) {
@@ -272,10 +288,17 @@ export function siteProblems(site: NginxSite, expect: SiteExpectation): string[]
     if (known.length && !known.some((p) => p.port === expect.port)) {
       const p = known[0]!;
       const via = p.upstream ? ` (upstream ${p.upstream})` : '';
-      out.push(
-        `nginx proxies ${p.location} to ${p.address}:${p.port}${via}, but backend.port is ${expect.port}: every request there would be a 502 — change the port to ${expect.port} in ${at(p.where)}`,
-      );
+      out.push({
+        problem: `nginx proxies ${p.location} to ${p.address}:${p.port}${via}, but backend.port is ${expect.port}: every request there would be a 502`,
+        fix: `change the port to ${expect.port} in ${at(p.where)}`,
+        where: p.where,
+      });
     }
   }
   return out;
+}
+
+/** siteFindings as sentences: `<problem> — <fix>`. */
+export function siteProblems(site: NginxSite, expect: SiteExpectation): string[] {
+  return siteFindings(site, expect).map((f) => `${f.problem} — ${f.fix}`);
 }
