@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { StepFailed } from '../../../src/core/errors.js';
 import { nginxTest } from '../../../src/steps/nginx-test.js';
 import { traffic } from '../../../src/steps/traffic.js';
-import { BACKEND, callsTo, mutations, planAndRun, stepConfig, stepContext } from '../../helpers/steps.js';
+import path from 'node:path';
+import { BACKEND, PROJECT, callsTo, mutations, planAndRun, put, stepConfig, stepContext } from '../../helpers/steps.js';
 
 const site = (port: number) => `upstream shop_backend { server 127.0.0.1:${port}; }
 server {
@@ -89,5 +90,20 @@ describe('traffic', () => {
       'cannot tell where Nginx serves the site: the site has no location that proxies (proxy_pass) to the backend; not checked',
     );
     expect(callsTo(s.host, 'httpGet')).toEqual([]);
+  });
+
+  it('with nginx.config: the site is read from those files (no nginx -T)', async () => {
+    const s = stepContext({
+      config: stepConfig({ backend: { ...BACKEND }, nginx: { test: 'nginx -t', reload: 'nginx -s reload', config: ['deploy/site.conf'] } }),
+    });
+    put(s.host, path.join(PROJECT, 'deploy', 'site.conf'), site(4100).replace('listen 127.0.0.1:8080;', 'listen 8443 ssl;\n    listen 8081;'));
+    const { plan } = await planAndRun(traffic, { ...s.ctx });
+    expect(plan.found).toEqual({
+      url: 'http://127.0.0.1:8081/api/',
+      host: 'shop.example.com',
+      location: '/api/',
+      via: 'upstream shop_backend (127.0.0.1:4100)',
+    });
+    expect(s.host.commands()).toEqual([]);
   });
 });
