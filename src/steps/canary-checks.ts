@@ -49,7 +49,8 @@ const NATIVE_SIGNS = [
   /was compiled against a different Node\.js version/,
   /Cannot find module '[^']*\/build\/(Release|Debug)\/[^']*\.node'/,
   /invalid ELF header/,
-  /\.node: (cannot open shared object file|wrong ELF class|undefined symbol)/,
+  // dlopen's own words after the file: `invalid ELF header`, `file too short`, `undefined symbol: …`.
+  /\.node: \S/,
   /better_sqlite3\.node/,
   /No native build was found for/,
 ];

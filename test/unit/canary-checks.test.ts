@@ -59,6 +59,15 @@ was compiled against a different Node.js version using NODE_MODULE_VERSION 115.`
     ).toBe('bcrypt');
     expect(failedNativeModule("Error: Cannot find module '/app/node_modules/@scope/sharpish/build/Release/sharp.node'")).toBe('@scope/sharpish');
     expect(failedNativeModule('Error: /app/node_modules/knex/node_modules/sqlite3/build/Release/node_sqlite3.node: invalid ELF header')).toBe('sqlite3');
+    // What Node 20 prints for a truncated .node and for a missing one required relatively by its package.
+    expect(failedNativeModule('Error: /tmp/x/node_modules/fake-native/build/Release/fake.node: file too short\n    at Module._extensions..node')).toBe(
+      'fake-native',
+    );
+    expect(
+      failedNativeModule(
+        "Error: Cannot find module './build/Release/fake.node'\nRequire stack:\n- /tmp/x/node_modules/fake-native/index.js\n- /tmp/x/server.js",
+      ),
+    ).toBe('fake-native');
   });
 
   it('an app error that is not about a native module: undefined', () => {
