@@ -27,14 +27,21 @@ export interface ReleaseRow {
   commit: string | null;
   createdAt: string | null;
   durationMs: number | null;
+  /** Bytes of its files, hard links within it counted once (as `du` counts one folder). */
   sizeBytes: number;
+  /**
+   * Bytes it adds to the disk: its files whose inode no older kept release has (releases share
+   * unchanged files through hard links). The oldest release adds its whole size; the sum over the
+   * list is what the releases take on disk.
+   */
+  addsBytes: number;
   wentLiveAt: string | null;
   rolledBackAt: string | null;
   /** Why the record could not be read, or what is missing. */
   problem: string | null;
 }
 
-export function rowOf(c: Candidate, current: string | undefined, sizeBytes: number): ReleaseRow {
+export function rowOf(c: Candidate, current: string | undefined, sizeBytes: number, addsBytes = sizeBytes): ReleaseRow {
   const info = c.record.ok ? c.record.info : undefined;
   const isCurrent = c.id === current;
   let status: ReleaseRowStatus;
@@ -51,6 +58,7 @@ export function rowOf(c: Candidate, current: string | undefined, sizeBytes: numb
     createdAt: info?.createdAt ?? null,
     durationMs: typeof info?.durationMs === 'number' ? info.durationMs : null,
     sizeBytes,
+    addsBytes,
     wentLiveAt: info?.wentLiveAt ?? null,
     rolledBackAt: info?.rolledBackAt ?? null,
     problem: c.record.ok ? null : c.record.problem,
@@ -66,6 +74,7 @@ export function releasesTable(rows: ReleaseRow[]): string {
       { header: 'CREATED (UTC)' },
       { header: 'DURATION', align: 'right' },
       { header: 'SIZE', align: 'right' },
+      { header: 'ADDS (VS OLDER)', align: 'right' },
     ],
     rows.map((r) => [
       r.id,
@@ -74,8 +83,31 @@ export function releasesTable(rows: ReleaseRow[]): string {
       formatTime(r.createdAt),
       r.durationMs === null ? null : formatSpan(r.durationMs),
       formatBytes(r.sizeBytes),
+      formatBytes(r.addsBytes),
     ]),
   );
+}
+
+/**
+ * Each folder's size (its inodes counted once) and what it adds: the bytes of inodes no folder after
+ * it in `dirs` has (`dirs` is newest first, so "after" is older). An unreadable folder counts 0.
+ */
+export async function releaseSizes(host: Host, dirs: string[]): Promise<Array<{ size: number; adds: number }>> {
+  const seen = new Set<string>();
+  const out: Array<{ size: number; adds: number }> = [];
+  for (const dir of [...dirs].reverse()) {
+    const files = await host.listFiles(dir).catch(() => []);
+    const own = new Map(files.map((f) => [f.inode, f.size]));
+    let size = 0;
+    let adds = 0;
+    for (const [inode, bytes] of own) {
+      size += bytes;
+      if (!seen.has(inode)) adds += bytes;
+      seen.add(inode);
+    }
+    out.unshift({ size, adds });
+  }
+  return out;
 }
 
 /** The releases of one host (this machine, or one of `hosts`). */
@@ -84,9 +116,12 @@ async function releasesOn(config: ZddConfig, host: Host, io: CommandIO): Promise
   const current = await currentId(host, paths);
   const candidates = await loadCandidates(host, paths);
   const rows: ReleaseRow[] = [];
-  for (const c of candidates) {
-    const size = await host.diskUsage(path.join(paths.releases, c.id)).catch(() => 0);
-    const row = rowOf(c, current, size);
+  const sizes = await releaseSizes(
+    host,
+    candidates.map((c) => path.join(paths.releases, c.id)),
+  );
+  for (const [n, c] of candidates.entries()) {
+    const row = rowOf(c, current, sizes[n]!.size, sizes[n]!.adds);
     if (row.problem) io.out.warn(`release ${c.id}: ${row.problem.replace(/^its /, '')}`);
     rows.push(row);
   }
@@ -94,7 +129,11 @@ async function releasesOn(config: ZddConfig, host: Host, io: CommandIO): Promise
     io.out.warn(`current points at ${current}, which is not in ${paths.releases}`);
   }
   if (rows.length === 0) io.out.print(`no releases in ${paths.releases}`);
-  else io.out.print(releasesTable(rows));
+  else {
+    const total = rows.reduce((t, r) => t + r.addsBytes, 0);
+    io.out.print(releasesTable(rows));
+    io.out.print(`ADDS: bytes of files no older release shares (hard links count once); ${formatBytes(total)} on disk in all`);
+  }
   return { exitCode: EXIT.ok, json: { current: current ?? null, releases: rows } };
 }
 

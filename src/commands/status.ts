@@ -10,6 +10,7 @@ import { EXIT } from '../core/errors.js';
 import type { ZddConfig } from '../config/schema.js';
 import { tail } from '../host/local.js';
 import type { Host } from '../host/types.js';
+import type { WorkerAtLive } from '../core/types.js';
 import { onEachHost } from './each-host.js';
 import { describeHolder, readLock, type LockHolder } from '../steps/lock.js';
 import { pathsFor } from '../releases/paths.js';
@@ -24,12 +25,24 @@ export interface InstanceRow {
   release: string | null;
   pid: number | null;
   uptimeMs: number | null;
+  /** PM2's lifetime restart_time (it counts every reload too). */
   restarts: number;
+  /**
+   * Restarts since the current release went live (release.json `workersAtLive`); null when zdd has
+   * no count for this worker from then (a worker started later, or a release recorded before zdd kept it).
+   */
+  restartsSinceLive: number | null;
   /** Runs the current release and is online. */
   ok: boolean;
 }
 
-export function instanceRows(list: Pm2Instance[], current: string | undefined, now = Date.now()): InstanceRow[] {
+export function instanceRows(list: Pm2Instance[], current: string | undefined, now = Date.now(), atLive?: WorkerAtLive[]): InstanceRow[] {
+  const base = new Map((atLive ?? []).map((w) => [w.pmId, w]));
+  const since = (i: Pm2Instance): number | null => {
+    const b = base.get(i.pmId);
+    // A count below the baseline: PM2 started the worker anew (pm2 delete/resurrect); zdd cannot tell from when.
+    return b && i.restarts >= b.restarts ? i.restarts - b.restarts : null;
+  };
   return list.map((i) => ({
     pmId: i.pmId,
     status: i.status,
@@ -37,11 +50,14 @@ export function instanceRows(list: Pm2Instance[], current: string | undefined, n
     pid: i.pid,
     uptimeMs: i.status === 'online' && typeof i.uptimeStart === 'number' ? Math.max(0, now - i.uptimeStart) : null,
     restarts: i.restarts,
+    restartsSinceLive: since(i),
     ok: i.status === 'online' && current !== undefined && i.release === current,
   }));
 }
 
 export function instancesTable(rows: InstanceRow[]): string {
+  // Without any count from go-live (a release recorded by an older zdd), PM2's total, said so.
+  const known = rows.some((r) => r.restartsSinceLive !== null);
   return renderTable(
     [
       { header: 'PM ID', align: 'right' },
@@ -49,7 +65,7 @@ export function instancesTable(rows: InstanceRow[]): string {
       { header: 'RELEASE' },
       { header: 'PID', align: 'right' },
       { header: 'UPTIME', align: 'right' },
-      { header: 'RESTARTS', align: 'right' },
+      { header: known ? 'RESTARTS SINCE LIVE' : 'RESTARTS (PM2 TOTAL)', align: 'right' },
     ],
     rows.map((r) => [
       String(r.pmId),
@@ -57,7 +73,7 @@ export function instancesTable(rows: InstanceRow[]): string {
       r.release,
       r.pid ? String(r.pid) : null,
       r.uptimeMs === null ? null : formatSpan(r.uptimeMs),
-      String(r.restarts),
+      known ? (r.restartsSinceLive === null ? '?' : String(r.restartsSinceLive)) : String(r.restarts),
     ]),
   );
 }
@@ -72,6 +88,7 @@ async function statusOn(config: ZddConfig, host: Host, io: CommandIO): Promise<C
   // Current release.
   const current = await currentId(host, paths);
   let currentJson: Record<string, unknown> | null = null;
+  let atLive: WorkerAtLive[] | undefined;
   if (!current) {
     const raw = await host.readlink(paths.current);
     problems.push(raw ? `${paths.current} points at ${raw}, not at a release` : `nothing is current: ${paths.current} does not exist (deploy first)`);
@@ -82,6 +99,7 @@ async function statusOn(config: ZddConfig, host: Host, io: CommandIO): Promise<C
     if (!present) problems.push(`current points at ${current}, which is not in ${paths.releases}`);
     else if (!info) warnings.push(`the release.json of the current release ${current} is missing or corrupt`);
     const liveAt = info?.wentLiveAt;
+    atLive = info?.workersAtLive;
     // Baking: a deploy or rollback still watches it (its lock is held) and has not recorded it yet.
     const bakeLeft = info?.bakingUntil ? Date.parse(info.bakingUntil) - Date.now() : Number.NaN;
     const baking = bakeLeft > 0 && (await readLock(host, paths)) !== undefined;
@@ -104,7 +122,7 @@ async function statusOn(config: ZddConfig, host: Host, io: CommandIO): Promise<C
   if (config.backend) {
     try {
       const pm2 = await pm2Command(host);
-      instances = instanceRows(await appInstances(host, pm2, paths.root, config.app), current);
+      instances = instanceRows(await appInstances(host, pm2, paths.root, config.app), current, Date.now(), atLive);
     } catch (err) {
       pm2Error = (err as Error).message;
       problems.push(`cannot read PM2's process list: ${pm2Error}`);

@@ -114,10 +114,21 @@ export interface DeployState {
   pm2Action?: 'started' | 'reloaded';
   /** verify: how many instances run the release. */
   instances?: number;
+  /** verify: each worker's PM2 counters when the release went live (release.json `workersAtLive`). */
+  liveWorkers?: WorkerAtLive[];
   /** pm2: what the workers of the release before had answered when the switch came (the bake's baseline). */
   before?: AnswerTotals;
   /** bake: what it watched and how it ended (release.json and --json `bake`). */
   bake?: BakeReport;
+}
+
+/** A PM2 worker when its release went live: `zdd status` counts restarts from here, not PM2's lifetime total. */
+export interface WorkerAtLive {
+  pmId: number;
+  /** PM2's restart_time then (it counts reloads too). */
+  restarts: number;
+  /** PM2's pm_uptime then (ms since the epoch), null when PM2 did not say. */
+  uptimeStart: number | null;
 }
 
 /** Answers of the app's workers, summed: all of them, and the 5xx among them (counted when `counted`). */

@@ -23,6 +23,7 @@ import { record } from '../steps/record.js';
 import { shared } from '../steps/shared.js';
 import { switchCurrent } from '../steps/switch.js';
 import { target } from '../steps/target.js';
+import { traffic } from '../steps/traffic.js';
 import { verify } from '../steps/verify.js';
 import { bake } from '../steps/bake.js';
 
@@ -61,6 +62,7 @@ const story: Line[] = [
   { step: pm2, in: both, phase: 'switch' }, //                     start, or reload worker by worker
   { step: verify, in: both, phase: 'switch' }, //                  every instance on the new release, health check 2xx
   { step: nginxReload, in: both, phase: 'switch' }, //             only when the Nginx config changed
+  { step: traffic, in: both, phase: 'switch' }, //                 one GET through the site's Nginx reaches the backend
   { step: bake, in: both, phase: 'switch' }, //                    watch it rollout.bake s: health, restarts, 5xx vs before
   { step: record, in: both, phase: 'finish' }, //                  release.json ok, history
   { step: prune, in: deploy, phase: 'finish' }, //                 keep keepReleases

@@ -11,7 +11,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnBackground } from './processes.js';
-import type { BackgroundProcess, EntryInfo, FileEntry, HttpResult, LinkResult, SpawnOptions } from './types.js';
+import type { BackgroundProcess, EntryInfo, FileEntry, HttpOptions, HttpResult, LinkResult, ListFilesOptions, SpawnOptions } from './types.js';
 
 const TAIL_LINES = 30;
 
@@ -200,8 +200,9 @@ export class NodeOps {
     return total;
   }
 
-  async listFiles(dir: string): Promise<FileEntry[]> {
+  async listFiles(dir: string, opts: ListFilesOptions = {}): Promise<FileEntry[]> {
     const out: FileEntry[] = [];
+    const exclude = new Set(opts.exclude ?? []);
     const walk = async (abs: string, rel: string): Promise<void> => {
       let entries: import('node:fs').Dirent[];
       try {
@@ -213,10 +214,11 @@ export class NodeOps {
       }
       for (const e of entries) {
         const childRel = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) await walk(path.join(abs, e.name), childRel);
-        else if (e.isFile()) {
+        if (e.isDirectory()) {
+          if (!exclude.has(e.name)) await walk(path.join(abs, e.name), childRel);
+        } else if (e.isFile()) {
           const st = await fs.lstat(path.join(abs, e.name));
-          out.push({ path: childRel, size: st.size, mtimeMs: st.mtimeMs });
+          out.push({ path: childRel, size: st.size, mtimeMs: st.mtimeMs, inode: `${st.dev}:${st.ino}` });
         }
       }
     };
@@ -310,9 +312,10 @@ export class NodeOps {
     }
   }
 
-  httpGet(url: string, timeoutMs: number): Promise<HttpResult> {
+  httpGet(url: string, timeoutMs: number, opts: HttpOptions = {}): Promise<HttpResult> {
     return new Promise((resolve, reject) => {
-      const req = http.get(url, { agent: false, timeout: timeoutMs, headers: { 'user-agent': 'zdd-healthcheck' } }, (res) => {
+      const headers = { 'user-agent': 'zdd-healthcheck', ...opts.headers };
+      const req = http.get(url, { agent: false, timeout: timeoutMs, headers }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => {

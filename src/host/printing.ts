@@ -1,4 +1,4 @@
-import type { BackgroundProcess, ExecOptions, ExecResult, Host } from './types.js';
+import type { BackgroundProcess, ExecOptions, ExecResult, Host, HttpOptions, ListFilesOptions } from './types.js';
 
 /**
  * `--dry-run`: reads go to the real host (so plans are accurate), every change is printed instead of
@@ -93,8 +93,8 @@ export class PrintingHost implements Host {
   diskUsage(p: string) {
     return this.inner.diskUsage(p);
   }
-  listFiles(dir: string) {
-    return this.inner.listFiles(dir);
+  listFiles(dir: string, opts?: ListFilesOptions) {
+    return this.inner.listFiles(dir, opts);
   }
   async link(existing: string, newPath: string) {
     this.would(`hard-link ${newPath} -> ${existing}`);
@@ -110,8 +110,8 @@ export class PrintingHost implements Host {
   async writeBytes(p: string) {
     this.would(`write ${p}`);
   }
-  httpGet(url: string, timeoutMs: number) {
-    return this.inner.httpGet(url, timeoutMs);
+  httpGet(url: string, timeoutMs: number, opts?: HttpOptions) {
+    return this.inner.httpGet(url, timeoutMs, opts);
   }
   processAlive(pid: number) {
     return this.inner.processAlive(pid);

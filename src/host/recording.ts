@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { CommandFailed } from '../core/errors.js';
-import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpResult, LinkResult } from './types.js';
+import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpOptions, HttpResult, LinkResult, ListFilesOptions } from './types.js';
 
 export interface RecordedCall {
   method: string;
@@ -24,8 +24,20 @@ export class RecordingHost implements Host {
   /** Files written with writeBytes (kept as latin1), and mtimes given to writeBytes. */
   private readonly binary = new Set<string>();
   private readonly mtimes = new Map<string, number>();
+  /**
+   * Inodes, as far as hard links need them: a file written through the host gets a new one, a link
+   * shares its source's; a file put straight into `files` (seeded by a test) has one of its own.
+   */
+  private readonly inodes = new Map<string, string>();
+  private inodeCount = 0;
+  private inodeOf(p: string): string {
+    return this.inodes.get(p) ?? `seed:${p}`;
+  }
+  private newInode(p: string) {
+    this.inodes.set(p, `mem:${++this.inodeCount}`);
+  }
   respond: Responder = () => undefined;
-  http: (url: string) => HttpResult = () => ({ status: 200, body: 'ok' });
+  http: (url: string, opts?: HttpOptions) => HttpResult = () => ({ status: 200, body: 'ok' });
   alive = new Set<number>();
 
   constructor(name = 'recording') {
@@ -109,6 +121,7 @@ export class RecordingHost implements Host {
     this.log('writeFile', p, content, opts);
     this.needParent(p, 'open');
     this.files.set(this.resolved(p), content);
+    this.newInode(this.resolved(p));
     this.binary.delete(this.resolved(p));
   }
   async createExclusive(p: string, content: string) {
@@ -116,6 +129,7 @@ export class RecordingHost implements Host {
     if (this.files.has(this.resolved(p)) || this.links.has(p)) return false;
     this.needParent(p, 'open');
     this.files.set(this.resolved(p), content);
+    this.newInode(this.resolved(p));
     return true;
   }
   async mkdir(p: string) {
@@ -131,7 +145,7 @@ export class RecordingHost implements Host {
   }
   async remove(p: string) {
     this.log('remove', p);
-    for (const m of [this.files, this.links]) for (const k of [...m.keys()]) if (k === p || k.startsWith(`${p}/`)) m.delete(k);
+    for (const m of [this.files, this.links, this.inodes]) for (const k of [...m.keys()]) if (k === p || k.startsWith(`${p}/`)) m.delete(k);
     for (const d of [...this.dirs]) if (d === p || d.startsWith(`${p}/`)) this.dirs.delete(d);
   }
   async rename(from: string, to: string) {
@@ -141,6 +155,7 @@ export class RecordingHost implements Host {
       this.links.delete(from);
     } else if (this.files.has(from)) {
       this.files.set(to, this.files.get(from)!);
+      this.inodes.set(to, this.inodeOf(from));
       this.files.delete(from);
     }
   }
@@ -182,13 +197,26 @@ export class RecordingHost implements Host {
   async diskUsage() {
     return 0;
   }
-  async listFiles(dir: string): Promise<FileEntry[]> {
+  async listFiles(dir: string, opts: ListFilesOptions = {}): Promise<FileEntry[]> {
     const out: FileEntry[] = [];
     const root = this.resolved(dir);
-    for (const k of this.files.keys()) if (k.startsWith(`${root}/`)) out.push({ path: k.slice(root.length + 1), ...(this.info(k) as EntryInfo) });
+    const exclude = new Set(opts.exclude ?? []);
+    for (const k of this.files.keys()) {
+      if (!k.startsWith(`${root}/`)) continue;
+      const rel = k.slice(root.length + 1);
+      if (
+        rel
+          .split('/')
+          .slice(0, -1)
+          .some((d) => exclude.has(d))
+      )
+        continue;
+      const { size, mtimeMs } = this.info(k) as EntryInfo;
+      out.push({ path: rel, size, mtimeMs, inode: this.inodeOf(k) });
+    }
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
-  /** No inodes here: a "hard link" copies the content. */
+  /** A "hard link" copies the content (no shared writes) and shares the source's inode (listFiles). */
   async link(existing: string, newPath: string): Promise<LinkResult> {
     this.log('link', existing, newPath);
     if (this.files.has(newPath) || this.dirs.has(newPath) || this.links.has(newPath)) return 'exists';
@@ -196,6 +224,7 @@ export class RecordingHost implements Host {
     if (content === undefined) throw Object.assign(new Error(`ENOENT: no such file, link '${existing}' -> '${newPath}'`), { code: 'ENOENT' });
     this.ensureParent(newPath);
     this.files.set(newPath, content);
+    this.inodes.set(newPath, this.inodeOf(existing));
     return 'linked';
   }
   async linkTree(from: string, to: string, opts?: { exclude?: string[] }) {
@@ -214,6 +243,7 @@ export class RecordingHost implements Host {
       if (this.files.has(dest)) continue;
       this.ensureParent(dest);
       this.files.set(dest, v);
+      this.inodes.set(dest, this.inodeOf(k));
       res.files++;
     }
     return res;
@@ -230,12 +260,13 @@ export class RecordingHost implements Host {
     this.needParent(p, 'open');
     const at = this.resolved(p);
     this.files.set(at, Buffer.from(data).toString('latin1'));
+    this.newInode(at);
     this.binary.add(at);
     if (opts?.mtimeMs !== undefined) this.mtimes.set(at, opts.mtimeMs);
   }
-  async httpGet(url: string) {
-    this.log('httpGet', url);
-    return this.http(url);
+  async httpGet(url: string, _timeoutMs?: number, opts?: HttpOptions) {
+    this.log('httpGet', url, ...(opts ? [opts] : []));
+    return this.http(url, opts);
   }
   async processAlive(pid: number) {
     return this.alive.has(pid);

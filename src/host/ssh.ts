@@ -13,7 +13,20 @@ import { CommandFailed, ZddError } from '../core/errors.js';
 import type { RawExecRequest, RawExecResult } from './processes.js';
 import { packagePath } from '../core/package-root.js';
 import { commandFailure } from './local.js';
-import type { BackgroundProcess, EntryInfo, ExecOptions, ExecResult, FileEntry, Host, HttpResult, LinkResult, SpawnOptions, UploadResult } from './types.js';
+import type {
+  BackgroundProcess,
+  EntryInfo,
+  ExecOptions,
+  ExecResult,
+  FileEntry,
+  Host,
+  HttpOptions,
+  HttpResult,
+  LinkResult,
+  ListFilesOptions,
+  SpawnOptions,
+  UploadResult,
+} from './types.js';
 
 export interface SshTarget {
   host: string;
@@ -277,8 +290,8 @@ export class SshHost implements Host {
   diskUsage(p: string): Promise<number> {
     return this.call('diskUsage', [p]);
   }
-  listFiles(dir: string): Promise<FileEntry[]> {
-    return this.call('listFiles', [dir]);
+  listFiles(dir: string, opts?: ListFilesOptions): Promise<FileEntry[]> {
+    return this.call('listFiles', [dir, opts ?? {}]);
   }
   link(existing: string, newPath: string): Promise<LinkResult> {
     return this.call('link', [existing, newPath]);
@@ -293,8 +306,8 @@ export class SshHost implements Host {
   writeBytes(p: string, data: Uint8Array, opts?: { mtimeMs?: number; mode?: number }): Promise<void> {
     return this.call('writeBytes', [p, Buffer.from(data).toString('base64'), opts ?? {}]);
   }
-  httpGet(url: string, timeoutMs: number): Promise<HttpResult> {
-    return this.call('httpGet', [url, timeoutMs]);
+  httpGet(url: string, timeoutMs: number, opts?: HttpOptions): Promise<HttpResult> {
+    return this.call('httpGet', [url, timeoutMs, opts ?? {}]);
   }
   freePort(): Promise<number> {
     return this.call('freePort', []);

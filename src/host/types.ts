@@ -67,6 +67,21 @@ export interface FileEntry {
   path: string;
   size: number;
   mtimeMs: number;
+  /**
+   * The file's identity on its file system, `<dev>:<ino>`: hard links of one file share it (so
+   * `zdd releases` counts bytes shared between releases once).
+   */
+  inode: string;
+}
+
+export interface ListFilesOptions {
+  /** Folder names skipped wherever they appear (`node_modules`). */
+  exclude?: string[];
+}
+
+export interface HttpOptions {
+  /** Extra request headers (`Host` for a request through Nginx to one of its server blocks). */
+  headers?: Record<string, string>;
 }
 
 /** What `link` did: a hard link, a copy (no hard links possible there), or nothing (the name was taken). */
@@ -119,8 +134,11 @@ export interface Host {
   upload(localDir: string, hostDir: string, opts?: { exclude?: string[]; linkDest?: string[] }): Promise<UploadResult | void>;
   /** Total bytes of regular files under a path (hard links counted once). */
   diskUsage(path: string): Promise<number>;
-  /** Every regular file under `dir`, recursively (symlinks are neither followed nor listed); [] when `dir` is missing. */
-  listFiles(dir: string): Promise<FileEntry[]>;
+  /**
+   * Every regular file under `dir`, recursively (symlinks are neither followed nor listed); [] when
+   * `dir` is missing. Folders named in `opts.exclude` are not entered.
+   */
+  listFiles(dir: string, opts?: ListFilesOptions): Promise<FileEntry[]>;
   /**
    * Hard-link the file `existing` as `newPath`, creating parent folders. Never replaces anything:
    * `exists` when `newPath` is taken. Where a hard link is impossible (another filesystem, or one
@@ -140,7 +158,7 @@ export interface Host {
   writeBytes(path: string, data: Uint8Array, opts?: { mtimeMs?: number; mode?: number }): Promise<void>;
 
   /** GET a URL from the host itself (health checks). Never throws for HTTP statuses. */
-  httpGet(url: string, timeoutMs: number): Promise<HttpResult>;
+  httpGet(url: string, timeoutMs: number, opts?: HttpOptions): Promise<HttpResult>;
   /** A TCP port free on the host's loopback interface (for the canary). */
   freePort(): Promise<number>;
   /** Does a process with this pid exist on the host? */

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Host } from '../host/types.js';
 import type { Reporter } from '../output/reporter.js';
-import type { BakeReport, DeployContext, Paths } from '../core/types.js';
+import type { BakeReport, DeployContext, Paths, WorkerAtLive } from '../core/types.js';
 import { RELEASE_ID, idFromLink } from './paths.js';
 
 export type ReleaseStatus = 'building' | 'ok' | 'failed';
@@ -25,6 +25,8 @@ export interface ReleaseInfo {
   steps?: Record<string, number>;
   /** When it last became `current`. */
   wentLiveAt?: string;
+  /** Each PM2 worker's restart count and start time when it last became `current` (status counts restarts from here). */
+  workersAtLive?: WorkerAtLive[];
   /** Why it failed, when it did. */
   error?: string;
   /** Set when a rollback moved away from it. */

@@ -5,6 +5,7 @@ import { onThisMachine } from '../host/types.js';
 import type { BackgroundProcess } from '../host/types.js';
 import { describeMode, ensureReloadSafety, readReloadSafety, reloadSafetyArgs } from '../pm2/reload-safety.js';
 import type { DeployContext, Step } from '../core/types.js';
+import { failedNativeModule, nativeHint, snapshot, writtenState } from './canary-checks.js';
 
 export function canaryFile(ctx: DeployContext): string {
   return path.join(ctx.paths.state, 'canary.json');
@@ -91,6 +92,23 @@ function notListening(b: Backend, port: number, output: string): StepFailed {
   });
 }
 
+/** How long the canary's files are given to settle after it was asked to stop (it may still be draining). */
+const SETTLE_MS = 3000;
+
+/**
+ * Files the app wrote in its release folder while it booted, each reported as a warning with the
+ * shared.dirs / shared.files line that would keep it; '' when it wrote none (or none could be compared).
+ */
+async function stateWritten(ctx: DeployContext, before: Awaited<ReturnType<typeof snapshot>>, cwd: string): Promise<string> {
+  if (!before) return '';
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([ctx.state.canaryStopped, new Promise<void>((r) => (timer = setTimeout(r, SETTLE_MS)))]);
+  clearTimeout(timer);
+  const warnings = writtenState(before, await snapshot(ctx.host, cwd), ctx.paths.shared);
+  for (const w of warnings) ctx.out.warn(w);
+  return warnings.length ? `; the app wrote state inside the release (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : '';
+}
+
 export const canary: Step = {
   id: 'canary',
   async plan(ctx) {
@@ -105,6 +123,8 @@ export const canary: Step = {
     // The Node that runs zdd here; on another host, the one on its PATH.
     const node = onThisMachine(ctx.host) ? process.execPath : 'node';
     await ensureReloadSafety(ctx.host, ctx.config, ctx.release.dir);
+    // What the release's backend holds before the app runs: what it writes there would not outlive the release.
+    const before = await snapshot(ctx.host, cwd);
     const proc = ctx.host.spawn([node, ...reloadSafetyArgs(ctx.config, ctx.release.dir), path.join(cwd, b.script)], {
       cwd,
       ipc: true,
@@ -122,11 +142,15 @@ export const canary: Step = {
     const url = `http://127.0.0.1:${port}${hpath}`;
     const deadline = Date.now() + timeout;
     let last = 'no answer yet';
-    const fail = (why: string) =>
-      new StepFailed('canary', why, {
+    const fail = (why: string) => {
+      const native = failedNativeModule(proc.output());
+      return new StepFailed('canary', native ? `${why}: the native module of ${native} failed to load` : why, {
         tail: tail(proc.output()) || '(the app printed nothing)',
-        hint: 'the release was not switched; fix the app and deploy again',
+        hint: native
+          ? nativeHint(native, b.root, node === 'node' ? 'the node on its PATH' : process.version)
+          : 'the release was not switched; fix the app and deploy again',
       });
+    };
     for (;;) {
       if (exited) throw fail(`the app exited at boot (${exited.signal ?? `code ${exited.code}`}) before answering ${hpath}`);
       if (ctx.interrupt.requested) throw fail('interrupted');
@@ -152,10 +176,11 @@ export const canary: Step = {
           const mode = b.reloadSafe ? await modeOf(proc) : undefined;
           // Let it drain in the background; cleanup waits for it at the end of the deploy.
           ctx.state.canaryStopped = proc.stop(b.killTimeout);
+          const wrote = await stateWritten(ctx, before, cwd);
           const safety = b.reloadSafe
             ? `; reload-safe by ${mode ? describeMode(mode) : 'nothing seen (the reload safety printed no line)'}`
             : '; backend.reloadSafe is off';
-          return `${hpath} answered ${r.status} on port ${port}${ready ? ", sent 'ready'" : ''}${safety}`;
+          return `${hpath} answered ${r.status} on port ${port}${ready ? ", sent 'ready'" : ''}${safety}${wrote}`;
         }
         // An app may answer 503 while it warms up: keep asking until the deadline.
         last = `answered ${r.status}: ${r.body.slice(0, 200).trim()}`;

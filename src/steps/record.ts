@@ -15,6 +15,7 @@ async function recordRollback(ctx: DeployContext, now: Date, durationMs: number)
     ctx.release.id,
     {
       wentLiveAt: ctx.state.liveAt ?? now.toISOString(),
+      workersAtLive: ctx.state.liveWorkers,
       rolledBackAt: undefined,
       bakingUntil: undefined,
     },
@@ -56,6 +57,7 @@ export const record: Step = {
         durationMs,
         steps: { ...ctx.timings },
         wentLiveAt: ctx.state.liveAt ?? now.toISOString(),
+        workersAtLive: ctx.state.liveWorkers,
         inputs: await inputsFor(ctx),
         reused: reusedParts(ctx),
         ...(ctx.state.parallel ? { parallel: { ...ctx.state.parallel } } : {}),

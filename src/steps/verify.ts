@@ -46,6 +46,9 @@ export async function verifyRunning(ctx: DeployContext, releaseId: string, step 
       const looping = again.filter((i) => i.status !== 'online' || i.restarts !== restarts.get(i.pmId));
       if (looping.length === 0) {
         ctx.state.instances = again.length;
+        // The baseline of `zdd status`'s restarts since live (an undo verifying the release before sets none).
+        if (releaseId === ctx.release.id)
+          ctx.state.liveWorkers = again.map((i) => ({ pmId: i.pmId, restarts: i.restarts, uptimeStart: i.uptimeStart ?? null }));
         break;
       }
       problem = `restart loop: ${looping.map((i) => `instance ${i.pmId} ${i.status}, ${i.restarts} restarts`).join('; ')}`;

@@ -131,6 +131,7 @@ describe('zdd rollback / releases / status (real PM2 + Nginx, under load)', () =
       'pm2',
       'verify',
       'nginx-reload',
+      'traffic',
       'bake',
       'record',
     ]);

@@ -1,6 +1,7 @@
 // The canary's readiness check, with real processes on this machine: an app that answers its health
 // check but never sends `ready` fails the step (PM2 would wait readyTimeout per worker and swap it in
-// anyway), unless backend.waitReady is false; a late `ready` within readyTimeout is waited for.
+// anyway), unless backend.waitReady is false; a late `ready` within readyTimeout is waited for. And
+// what else its boot tells: a native module that failed to load, a file the app wrote in its release.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -121,5 +122,36 @@ describe('canary with zdd reload safety (backend.reloadSafe, the default)', () =
     expect(e).toBeInstanceOf(StepFailed);
     expect(e!.message).toBe('the app listened on no port within backend.readyTimeout (1500 ms)');
     expect(e!.tail).toContain('up, but no server');
+  });
+});
+
+describe('canary findings, with real processes', () => {
+  it('an app whose native module fails to load (a truncated .node): the failure names its package and how to get it built', async () => {
+    const ctx = await contextFor("require('fake-native');\n", { root: '/home/dev/shop/server' });
+    const pkg = join(ctx.release.dir, 'backend', 'node_modules', 'fake-native');
+    await mkdir(join(pkg, 'build', 'Release'), { recursive: true });
+    await writeFile(join(pkg, 'build', 'Release', 'fake.node'), 'garbage');
+    await writeFile(join(pkg, 'index.js'), "module.exports = require('./build/Release/fake.node');\n");
+    const err = (await canary.run(ctx).catch((e: unknown) => e)) as StepFailed;
+    expect(err).toBeInstanceOf(StepFailed);
+    expect(err.message).toMatch(/^the app exited at boot \(code 1\) before answering \/healthz: the native module of fake-native failed to load$/);
+    expect(err.hint).toContain('`npm install-scripts approve fake-native` in the backend folder (server) and commit package.json');
+    expect(err.hint).toContain(process.version);
+  });
+
+  it('an app that creates data/app.db in its release at boot: a warning with the shared.dirs line', async () => {
+    const ctx = await contextFor(
+      `require('node:fs').mkdirSync(__dirname + '/data', { recursive: true });\nrequire('node:fs').writeFileSync(__dirname + '/data/app.db', 'SQLite format 3');\n${app("process.send?.('ready');")}`,
+    );
+    const warnings: string[] = [];
+    const warn = ctx.out.warn.bind(ctx.out);
+    ctx.out.warn = (m: string) => {
+      warnings.push(m);
+      warn(m);
+    };
+    expect(await canary.run(ctx)).toMatch(/; the app wrote state inside the release \(1 warning\)$/);
+    expect(warnings).toEqual([
+      `the app wrote data/app.db inside the release while booting: it would start empty in every new release; keep it in ${ctx.paths.shared} with shared.dirs: ['data']`,
+    ]);
   });
 });

@@ -37,6 +37,7 @@ const STEP_IDS = [
   'pm2',
   'verify',
   'nginx-reload',
+  'traffic',
   'bake',
   'record',
   'prune',

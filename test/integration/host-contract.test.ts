@@ -46,6 +46,7 @@ let baseUrl: string;
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     if (req.url === '/ok') res.end('hello');
+    else if (req.url === '/host') res.end(`host=${req.headers.host}`);
     else {
       res.statusCode = 503;
       res.end('warming up');
@@ -97,7 +98,12 @@ const kinds: Kind[] = [
     async make() {
       const host = new RecordingHost();
       host.respond = recordingRules;
-      host.http = (url) => (url === `${baseUrl}/ok` ? { status: 200, body: 'hello' } : { status: 503, body: 'warming up' });
+      host.http = (url, o) =>
+        url === `${baseUrl}/ok`
+          ? { status: 200, body: 'hello' }
+          : url === `${baseUrl}/host`
+            ? { status: 200, body: `host=${o?.headers?.host}` }
+            : { status: 503, body: 'warming up' };
       host.alive.add(4321);
       return { host, base: '/srv/contract', identity: { user: 'tester', hostname: 'test-host' }, livePid: 4321 };
     },
@@ -330,6 +336,32 @@ describe.each(kinds)('Host contract: $name', (kind) => {
       expect(await host.listFiles(path.join(d, 'missing'))).toEqual([]);
     });
 
+    it('listFiles gives each file its inode: shared by hard links (link, linkTree), not by a copy or a rewrite', async () => {
+      const d = await fresh();
+      await host.mkdir(path.join(d, 'a', 'lib'));
+      await host.writeFile(path.join(d, 'a', 'lib', 'x.js'), 'x');
+      await host.writeFile(path.join(d, 'a', 'y.js'), 'y');
+      await host.linkTree(path.join(d, 'a'), path.join(d, 'b'));
+      await host.link(path.join(d, 'a', 'y.js'), path.join(d, 'c', 'y.js'));
+      await host.writeFile(path.join(d, 'b', 'y.js'), 'y2');
+      const ino = async (rel: string) => (await host.listFiles(d)).find((f) => f.path === rel)?.inode;
+      expect(typeof (await ino('a/y.js'))).toBe('string');
+      expect(await ino('b/lib/x.js')).toBe(await ino('a/lib/x.js'));
+      expect(await ino('c/y.js')).toBe(await ino('a/y.js'));
+      expect(await ino('b/y.js')).not.toBe(await ino('a/y.js'));
+      expect(await ino('a/y.js')).not.toBe(await ino('a/lib/x.js'));
+    });
+
+    it('listFiles with exclude does not enter folders of those names, at any depth', async () => {
+      const d = await fresh();
+      for (const dir of ['node_modules/pkg', 'data', 'lib/node_modules/x']) await host.mkdir(path.join(d, dir));
+      await host.writeFile(path.join(d, 'node_modules', 'pkg', 'index.js'), 'p');
+      await host.writeFile(path.join(d, 'lib', 'node_modules', 'x', 'i.js'), 'x');
+      await host.writeFile(path.join(d, 'data', 'app.db'), 'db');
+      await host.writeFile(path.join(d, 'node_modules.txt'), 'n');
+      expect((await host.listFiles(d, { exclude: ['node_modules'] })).map((f) => f.path)).toEqual(['data/app.db', 'node_modules.txt']);
+    });
+
     it("link makes the new name with the same content (creating folders) -> 'linked'; a taken name -> 'exists', untouched", async () => {
       const d = await fresh();
       const src = path.join(d, 'old', 'assets', 'a.js');
@@ -470,6 +502,10 @@ describe.each(kinds)('Host contract: $name', (kind) => {
     it('httpGet gives the status and body, and does not throw for a 503', async () => {
       expect(await host.httpGet(`${baseUrl}/ok`, 5000)).toEqual({ status: 200, body: 'hello' });
       expect(await host.httpGet(`${baseUrl}/busy`, 5000)).toEqual({ status: 503, body: 'warming up' });
+    });
+
+    it('httpGet sends the headers it is given (Host, for one server block of Nginx)', async () => {
+      expect(await host.httpGet(`${baseUrl}/host`, 5000, { headers: { host: 'shop.example.com' } })).toEqual({ status: 200, body: 'host=shop.example.com' });
     });
   });
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StepFailed } from '../../../src/core/errors.js';
 import { canary } from '../../../src/steps/canary.js';
-import { BACKEND, callsTo, id, mutations, planAndRun, putDir, readJson, stepConfig, stepContext } from '../../helpers/steps.js';
+import { BACKEND, callsTo, id, mutations, planAndRun, put, putDir, readJson, stepConfig, stepContext } from '../../helpers/steps.js';
 
 function canaryContext(backend: Record<string, unknown> = {}, timeout = 2000) {
   const s = stepContext({
@@ -66,5 +66,46 @@ describe('canary', () => {
     const { ctx, host } = stepContext();
     expect((await planAndRun(canary, ctx)).plan.skip).toBe('no backend configured');
     expect(host.calls).toEqual([]);
+  });
+
+  it('a file the app writes in its release while booting: a warning naming the shared.dirs line (node_modules not looked at)', async () => {
+    const { ctx, host, paths, log } = canaryContext();
+    const backend = path.join(paths.releases, id(2), 'backend');
+    put(host, path.join(backend, 'server.js'), 'app');
+    put(host, path.join(backend, 'node_modules', 'x', 'index.js'), 'x');
+    // The "app" creates its database when the health check reaches it, and a module cache in node_modules.
+    host.http = () => {
+      put(host, path.join(backend, 'data', 'app.db'), 'SQLite format 3');
+      put(host, path.join(backend, 'node_modules', '.cache', 'c'), 'c');
+      return { status: 200, body: 'ok' };
+    };
+    const { note } = await planAndRun(canary, ctx);
+    expect(note).toMatch(/; the app wrote state inside the release \(1 warning\)$/);
+    expect(log()).toContain(
+      `the app wrote data/app.db inside the release while booting: it would start empty in every new release; keep it in ${paths.shared} with shared.dirs: ['data']`,
+    );
+    expect(log()).not.toContain('node_modules');
+  });
+
+  it('an app that exits on a native module that failed to load: the message names the package, the hint how to approve its install script', async () => {
+    const { ctx, host } = canaryContext();
+    const out = `Error: Could not locate the bindings file. Tried:
+ → /srv/shop/releases/x/backend/node_modules/better-sqlite3/build/Release/better_sqlite3.node
+    at bindings (/srv/shop/releases/x/backend/node_modules/bindings/bindings.js:126:9)\n`;
+    host.spawn = () => ({
+      pid: 4243,
+      output: () => out,
+      exited: Promise.resolve({ code: 1, signal: null }),
+      waitForMessage: () => new Promise(() => {}),
+      stop: async () => {},
+    });
+    host.http = () => {
+      throw new Error('connect ECONNREFUSED');
+    };
+    const err = (await planAndRun(canary, ctx).catch((e: unknown) => e)) as StepFailed;
+    expect(err).toBeInstanceOf(StepFailed);
+    expect(err.message).toBe('the app exited at boot (code 1) before answering /healthz: the native module of better-sqlite3 failed to load');
+    expect(err.hint).toContain('`npm install-scripts approve better-sqlite3` in the backend folder');
+    expect(err.hint).toContain('`npm rebuild better-sqlite3`');
   });
 });

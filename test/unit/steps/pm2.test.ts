@@ -187,6 +187,11 @@ describe('verify', () => {
     expect(note).toBe(`2 instances online on ${id(2)}, /healthz 2xx`);
     expect(ctx.state.instances).toBe(2);
     expect(callsTo(host, 'httpGet')).toEqual([['http://127.0.0.1:4100/healthz']]);
+    // What status counts restarts from (record writes it into release.json as workersAtLive).
+    expect(ctx.state.liveWorkers).toEqual([
+      { pmId: 0, restarts: 0, uptimeStart: expect.any(Number) },
+      { pmId: 1, restarts: 0, uptimeStart: expect.any(Number) },
+    ]);
     expect(mutations(host).filter((m) => !m.startsWith('exec'))).toEqual([]);
   });
 

@@ -20,6 +20,7 @@ describe('record', () => {
     ctx.state.liveAt = '2026-11-27T10:30:05.000Z';
     ctx.state.reused = { install: id(1) };
     ctx.state.parallel = { 'build-backend': 800 };
+    ctx.state.liveWorkers = [{ pmId: 0, restarts: 4, uptimeStart: 1764237005000 }];
     const { plan } = await planAndRun(record, ctx);
     expect(plan.summary).toBe(`mark ${id(2)} ok and add it to ${paths.history}`);
 
@@ -30,6 +31,7 @@ describe('record', () => {
       user: 'tester',
       steps: { lock: 3, prepare: 12 },
       wentLiveAt: '2026-11-27T10:30:05.000Z',
+      workersAtLive: [{ pmId: 0, restarts: 4, uptimeStart: 1764237005000 }],
       reused: { install: id(1) },
       parallel: { 'build-backend': 800 },
     });
