@@ -15,7 +15,10 @@
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { type BackendPieces, backendPieces, copyPieces } from '../build/backend-copy.js';
+import { INSTALL_MARKER, installMarker, planBuildInstall } from '../build/build-install.js';
 import { installInputs } from '../build/inputs.js';
+import { backendInstallLine, installDirIn } from '../build/workspace.js';
 import type { ZddConfig } from '../config/schema.js';
 import type { ExecResult, Host } from '../host/types.js';
 import { VERIFY_INSTALL } from '../steps/install.js';
@@ -48,13 +51,15 @@ export class StageFailed extends Error {
 }
 
 /**
- * Copy what the deploy puts in a release's `backend/` into `dir`: backend.root without node_modules
- * and .git (build-backend.ts). The one place to extend when the release gets more (files from
- * outside backend.root, a workspace's packages).
+ * Copy what the deploy puts in a release into `releaseDir`: backend.root as backend/ without
+ * node_modules and .git, the `backend.include` files, or the workspace copy (src/build/backend-copy.ts,
+ * which build-backend uses too). Returns the pieces (their workspace layout, if any).
  */
-export async function stageBackend(config: ZddConfig, dir: string, host: Host): Promise<void> {
-  const b = config.backend!;
-  await host.upload(b.root, dir, { exclude: ['node_modules', '.git'] });
+export async function stageBackend(config: ZddConfig, releaseDir: string, host: Host): Promise<BackendPieces> {
+  const pieces = await backendPieces(host, config);
+  await host.mkdir(releaseDir);
+  await copyPieces(host, host, releaseDir, pieces);
+  return pieces;
 }
 
 /** The cache folder of doctor's installs. */
@@ -78,30 +83,32 @@ async function ownInstallScripts(host: Host, root: string): Promise<string[]> {
 }
 
 /** `backend.install` in the staged folder, or the cached node_modules of the same inputs. Returns the row's words and the output. */
-async function install(config: ZddConfig, dir: string, host: Host): Promise<{ how: string; output: string }> {
+async function install(config: ZddConfig, dir: string, host: Host, pieces: BackendPieces): Promise<{ how: string; output: string }> {
   const b = config.backend!;
+  const line = backendInstallLine(config, pieces.layout);
   const cacheRoot = doctorCacheDir();
   const hash = await installInputs(config, process.env, process.version).catch(() => undefined);
   const scripts = await ownInstallScripts(host, b.root);
-  const cached = hash && !scripts.length ? path.join(cacheRoot, hash.slice(0, 32)) : undefined;
+  // A workspace installs into the copy's root and the members (pnpm): like the deploy, never cached.
+  const cached = hash && !scripts.length && !pieces.layout ? path.join(cacheRoot, hash.slice(0, 32)) : undefined;
   if (cached && (await host.stat(path.join(cached, 'node_modules')))?.type === 'dir') {
     await host.linkTree(path.join(cached, 'node_modules'), path.join(dir, 'node_modules'));
     const check = await host.exec(VERIFY_INSTALL, { cwd: dir, reject: false });
     if (check.exitCode === 0) {
       const output = (await host.readFile(path.join(cached, 'install.log'))) ?? '';
-      return { how: `a staged copy with node_modules from doctor's cache (same lockfile, package.json, \`${b.install}\` and Node)`, output };
+      return { how: `a staged copy with node_modules from doctor's cache (same lockfile, package.json, \`${line}\` and Node)`, output };
     }
     await host.remove(path.join(dir, 'node_modules'));
   }
   const t0 = performance.now();
-  const r: ExecResult = await host.shell(b.install, { cwd: dir, reject: false, timeoutMs: 15 * 60_000 });
+  const r: ExecResult = await host.shell(line, { cwd: dir, reject: false, timeoutMs: 15 * 60_000 });
   const ms = performance.now() - t0;
-  if (r.exitCode !== 0) throw new StageFailed('install', b.install, r.all, r.exitCode);
+  if (r.exitCode !== 0) throw new StageFailed('install', line, r.all, r.exitCode);
   let saved = '';
   if (cached && (await host.stat(path.join(dir, 'node_modules')))?.type === 'dir') {
     saved = await saveToCache(host, cacheRoot, cached, dir, r.all).catch(() => '');
   } else if (scripts.length) saved = `; not cached: package.json has install scripts (${scripts.join(', ')})`;
-  return { how: `a staged copy installed with \`${b.install}\` (${seconds(ms)}${saved})`, output: r.all };
+  return { how: `a staged copy installed with \`${line}\` (${seconds(ms)}${saved})`, output: r.all };
 }
 
 /** Hard-link the fresh node_modules into the cache (a temp name, then rename: two doctors may race), keep the newest few. */
@@ -148,10 +155,24 @@ export async function snapshot(host: Host, dir: string, skip: string[]): Promise
   return out;
 }
 
+/**
+ * The dev-dependency install `backend.build` needs in a fresh checkout, as the deploy's
+ * install-backend-build step runs it (into the working tree, with the same up-to-date marker).
+ */
+async function buildInstall(config: ZddConfig, host: Host): Promise<void> {
+  const b = config.backend!;
+  const plan = await planBuildInstall(host, { start: b.workspace ?? b.root, stop: config.projectDir, setting: b.buildInstall, node: process.version });
+  if (!plan || plan.fresh) return;
+  const r = await host.shell(plan.command, { cwd: plan.dir, reject: false, timeoutMs: 15 * 60_000 });
+  if (r.exitCode !== 0) throw new StageFailed('build', plan.command, r.all, r.exitCode);
+  await host.writeFile(path.join(plan.dir, INSTALL_MARKER), installMarker(plan, process.version, new Date()));
+}
+
 /** Build, copy, install and link as the deploy would; throws StageFailed when a step fails. */
 export async function prepareBackend(config: ZddConfig, host: Host): Promise<StagedBackend> {
   const b = config.backend!;
   if (b.build) {
+    await buildInstall(config, host);
     const r = await host.shell(b.build, { cwd: b.root, reject: false, timeoutMs: 15 * 60_000 });
     if (r.exitCode !== 0) throw new StageFailed('build', b.build, r.all, r.exitCode);
   }
@@ -159,12 +180,13 @@ export async function prepareBackend(config: ZddConfig, host: Host): Promise<Sta
   const remove = () => host.remove(root).catch(() => {});
   try {
     // A release-like folder: `release/backend`, so `..` from the app is the release, as in a deploy.
-    const dir = path.join(root, 'release', 'backend');
-    await stageBackend(config, dir, host);
+    const releaseDir = path.join(root, 'release');
+    const dir = path.join(releaseDir, 'backend');
+    const pieces = await stageBackend(config, releaseDir, host);
     if ((await host.stat(path.join(dir, b.script)))?.type !== 'file') {
       throw new StageFailed('copy', `copy ${b.root}`, `backend.script ${b.script} is not in the copy of ${b.root}`, 1);
     }
-    const { how, output } = await install(config, dir, host);
+    const { how, output } = await install(config, installDirIn(releaseDir, config), host, pieces);
     const shared = await linkShared(config, root, dir, host);
     return { dir, how, installOutput: output, before: await snapshot(host, dir, shared), shared, remove };
   } catch (err) {

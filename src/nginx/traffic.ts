@@ -15,6 +15,8 @@ export interface TrafficExpectation {
   /** healthcheck.path */
   healthPath: string;
   frontend: boolean;
+  /** The app's name: a site named for it (file, server_name, upstream) is its own (site.ts siteOf). */
+  app?: string;
   /** nginx.config (zdd's join of those files names each one under `# <file>`). */
   files?: string[];
 }
@@ -78,7 +80,7 @@ function everyRequest(location: string): string {
  * than backend.port is `wrong-port`: that is known from the config alone, before any traffic moves.
  */
 export function trafficPlan(text: string, expect: TrafficExpectation): TrafficPlan {
-  const site = siteOf(text, { deployTo: expect.deployTo, port: expect.port, frontend: expect.frontend }, { files: expect.files });
+  const site = siteOf(text, { deployTo: expect.deployTo, port: expect.port, frontend: expect.frontend, app: expect.app }, { files: expect.files });
   if (!site.servers.length)
     return {
       kind: 'unknown',
@@ -154,6 +156,7 @@ export async function readTrafficPlan(ctx: DeployContext): Promise<TrafficPlan> 
     port: c.backend!.port,
     healthPath: c.healthcheck.path,
     frontend: c.frontend !== undefined,
+    app: c.app,
     files: c.nginx!.config.length ? c.nginx!.config : undefined,
   });
 }

@@ -4,11 +4,11 @@
 // the config but not in the site, backend.port changed but not the upstream — are ✗ with the file
 // and line to change; a config where the site cannot be told is a !, never a ✗.
 import { execa } from 'execa';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Check } from '../../src/doctor/check.js';
-import { renderTemplate } from '../../src/init/detect.js';
+import { renderNginxSite } from '../../src/init/render.js';
 import { needsBuild, tempDirs } from '../helpers/fs.js';
 import { ensureNginx, throwawayNginxConf } from '../helpers/nginx.js';
 import { repoRoot } from '../helpers/pm2.js';
@@ -19,8 +19,15 @@ needsBuild();
 
 /** The site `zdd init` writes for the shop (frontend + backend), or a backend-only one. */
 async function zddSite(deployTo: string, port: number, frontend = true): Promise<string> {
-  const t = await readFile(join(repoRoot, 'templates', 'nginx-site.conf'), 'utf8');
-  return renderTemplate(t, { app: 'shop', deployTo, upstream: 'shop_backend', varPrefix: 'shop', port: String(port) }, { frontend, backend: true });
+  return renderNginxSite(
+    {
+      app: 'shop',
+      appFrom: 'folder',
+      ...(frontend ? { frontend: { root: 'frontend', build: 'npm run build', outDir: 'dist', reason: 'test' } } : {}),
+      backend: { root: 'backend', script: 'server.js', scriptFrom: 'file', port, portFrom: 'test' },
+    },
+    deployTo,
+  );
 }
 
 /**

@@ -2,20 +2,28 @@
 // sites-enabled layout with includes, upstream blocks and the forms `listen` takes. One case runs
 // the real nginx -T so the header format is nginx's, not ours.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { renderTemplate } from '../../src/init/detect.js';
+import { renderNginxSite } from '../../src/init/render.js';
 import { localUrl, parseListen, siteOf, siteProblems } from '../../src/nginx/site.js';
 import { ensureNginx, throwawayNginxConf } from '../helpers/nginx.js';
 
 const run = promisify(execFile);
 
+/** The site `zdd init` writes for the shop: /api/ to the backend (no Vite proxy to say otherwise). */
 async function zddSite(deployTo: string, port: number, flags = { frontend: true, backend: true }): Promise<string> {
-  const t = await readFile(join(import.meta.dirname, '../../templates/nginx-site.conf'), 'utf8');
-  return renderTemplate(t, { app: 'shop', deployTo, upstream: 'shop_backend', varPrefix: 'shop', port: String(port) }, flags);
+  return renderNginxSite(
+    {
+      app: 'shop',
+      appFrom: 'folder',
+      ...(flags.frontend ? { frontend: { root: 'frontend', build: 'npm run build', outDir: 'dist', reason: 'test' } } : {}),
+      ...(flags.backend ? { backend: { root: 'backend', script: 'server.js', scriptFrom: 'file', port, portFrom: 'test' } } : {}),
+    },
+    deployTo,
+  );
 }
 
 /** What `nginx -T` prints for a main nginx.conf including sites-enabled/*, run by the real nginx. */
