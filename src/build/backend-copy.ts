@@ -30,6 +30,20 @@ export interface BackendPieces {
   layout?: WorkspaceLayout;
 }
 
+/**
+ * `frontend.outDir` relative to `backend.root` when the backend's folder holds it: one package whose
+ * server serves its own build (`express.static('build')`), or `outDir: '../server/public'`. The
+ * release's backend then gets the release's frontend there (build-backend), never the working
+ * tree's copy, which a parallel build may be writing and a reused frontend never wrote.
+ */
+export function frontendBuildInBackend(config: ZddConfig): string | undefined {
+  const f = config.frontend;
+  const b = config.backend;
+  if (!f || !b) return undefined;
+  const rel = path.relative(path.resolve(b.root), path.resolve(f.root, f.outDir));
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : undefined;
+}
+
 export async function backendPieces(builder: Host, config: ZddConfig): Promise<BackendPieces> {
   const b = config.backend!;
   const own = ['node_modules', ...config.shared.files, ...config.shared.dirs];

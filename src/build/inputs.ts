@@ -27,6 +27,7 @@ import { onThisMachine } from '../host/types.js';
 import type { DeployContext, ReleaseRef } from '../core/types.js';
 import { releaseRef } from '../releases/paths.js';
 import { listReleaseIds, readRelease, type ReleaseInfo } from '../releases/release.js';
+import { frontendBuildInBackend } from './backend-copy.js';
 import { backendInstallLine, type ProjectReader, workspaceLayout } from './workspace.js';
 
 /** Bump when what goes into a hash changes: releases recorded before then are never reused. */
@@ -195,7 +196,11 @@ export async function backendInputs(config: ZddConfig, env: NodeJS.ProcessEnv): 
           ...layout.files.map(async (f) => [`/${f}`, await fileHash(path.join(layout.root, f))] as const),
         ]),
       )
-    : await hashTree(b.root);
+    : // The frontend's build inside backend.root comes from the release's frontend (its own hash).
+      await hashTree(
+        b.root,
+        [frontendBuildInBackend(config)].filter((x) => x !== undefined),
+      );
   const [lock, include] = await Promise.all([
     nearestLockfile(b.root),
     Promise.all(b.include.map(async (rel) => [rel, await pathHash(path.resolve(b.root, rel))] as const)),

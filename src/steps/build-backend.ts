@@ -3,7 +3,7 @@ import { StepFailed } from '../core/errors.js';
 import { formatBytes } from '../output/table.js';
 import { buildOnceOf } from '../build/build-once.js';
 import { findReusable, markReused, type Reuse } from '../build/inputs.js';
-import { backendPieces, copyPieces, linkPieces } from '../build/backend-copy.js';
+import { backendPieces, copyPieces, frontendBuildInBackend, linkPieces } from '../build/backend-copy.js';
 import { runUserCommand } from './user-command.js';
 import type { BackendJob, DeployContext, Step } from '../core/types.js';
 
@@ -59,6 +59,8 @@ async function makeBackend(ctx: DeployContext, signal?: AbortSignal): Promise<st
  */
 function startBackendAlongside(ctx: DeployContext): void {
   if (!ctx.config.backend || ctx.state.backendJob) return;
+  // The frontend build writes into backend.root: copying it meanwhile would race the build.
+  if (frontendBuildInBackend(ctx.config)) return;
   const controller = new AbortController();
   const signal = AbortSignal.any([controller.signal, ctx.interrupt.controller.signal]);
   const t0 = performance.now();
@@ -80,6 +82,19 @@ const also = (ctx: DeployContext) => {
   return `${b.workspace ? ', the workspace copy' : ''}${b.include.length ? `, ${b.include.join(', ')}` : ''}`;
 };
 
+/**
+ * One package serving its own build: backend/<outDir> becomes the release's frontend (hard links),
+ * built or reused by build-frontend before this step runs, so the server serves what Nginx serves.
+ */
+async function linkFrontendBuild(ctx: DeployContext): Promise<string> {
+  const rel = frontendBuildInBackend(ctx.config);
+  if (!rel) return '';
+  const dest = path.join(ctx.release.dir, 'backend', rel);
+  await ctx.host.remove(dest);
+  const r = await ctx.host.linkTree(path.join(ctx.release.dir, 'frontend'), dest);
+  return `; ${rel}/ is the release's frontend (${r.files} files hard-linked: the backend serves its own build)`;
+}
+
 /** Run `backend.build` if set; copy `backend.root` into releases/<id>/backend/ without node_modules and .git. */
 export const buildBackend: Step = {
   id: 'build-backend',
@@ -100,13 +115,15 @@ export const buildBackend: Step = {
       : [`copy ${b.root} -> ${ctx.release.dir}/backend (without node_modules, .git)`];
     if (b.include.length) actions.push(`copy ${b.include.join(', ')} (backend.include) beside it`);
     if (b.build) actions.unshift(`run \`${b.build}\` in ${b.root}`);
-    if (ctx.config.frontend) actions.push('starts alongside build-frontend');
+    const served = frontendBuildInBackend(ctx.config);
+    if (served) actions.push(`after build-frontend: hard-link the release's frontend into backend/${served} (the backend serves its own build)`);
+    else if (ctx.config.frontend) actions.push('starts alongside build-frontend');
     return { summary: b.build ?? 'copy the backend', actions };
   },
   begin: startBackendAlongside,
   async run(ctx) {
     const job = ctx.state.backendJob;
-    if (!job) return makeBackend(ctx);
+    if (!job) return `${await makeBackend(ctx)}${await linkFrontendBuild(ctx)}`;
     job.consumed = true;
     const t0 = performance.now();
     const { note, ms } = await job.promise;

@@ -198,3 +198,37 @@ describe('the backend input hash', () => {
     expect(at('/home/a/shop')).toBe(at('/srv/ci/build-7/shop'));
   });
 });
+
+describe('one package serving its own build (frontend.outDir inside backend.root)', () => {
+  const config = () => stepConfig({ frontend: { root: '.', outDir: 'build' }, backend: { ...BACKEND, root: '.' } });
+
+  it('does not start alongside the frontend build, and backend/build is the release frontend, not the working tree copy', async () => {
+    const { ctx, host, builder, release } = context(config());
+    put(builder, path.join(PROJECT, 'server.js'), 'server');
+    put(builder, path.join(PROJECT, 'build', 'index.html'), 'stale build in the working tree');
+    put(host, path.join(release, 'frontend', 'index.html'), 'the release frontend');
+    buildBackend.begin?.(ctx);
+    expect(ctx.state.backendJob).toBeUndefined();
+    const { plan, note } = await planAndRun(buildBackend, ctx);
+    expect(plan.actions.join('\n')).toContain("after build-frontend: hard-link the release's frontend into backend/build");
+    expect(host.files.get(`${release}/backend/build/index.html`)).toBe('the release frontend');
+    expect(host.files.get(`${release}/backend/server.js`)).toBe('server');
+    expect(note).toContain("build/ is the release's frontend (1 files hard-linked");
+  });
+
+  it('the backend input hash leaves the build output out (it comes from the frontend part)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zdd-served-'));
+    try {
+      await writeFile(path.join(dir, 'server.js'), 'server');
+      const c = { ...config(), backend: { ...config().backend!, root: dir }, frontend: { ...config().frontend!, root: dir } };
+      const before = await backendInputs(c, {});
+      await mkdir(path.join(dir, 'build'));
+      await writeFile(path.join(dir, 'build', 'index.html'), 'built');
+      expect(await backendInputs(c, {})).toBe(before);
+      await writeFile(path.join(dir, 'server.js'), 'server 2');
+      expect(await backendInputs(c, {})).not.toBe(before);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
