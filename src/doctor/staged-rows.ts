@@ -4,6 +4,7 @@
  * leaves out, and files the app writes inside its own folder (which a release leaves behind at the
  * next deploy). Pure: text and file lists in, rows and sentences out.
  */
+import { failedNativeModule } from '../steps/canary-checks.js';
 import path from 'node:path';
 import type { ZddConfig } from '../config/schema.js';
 import { row, type Check } from './check.js';
@@ -97,17 +98,6 @@ export function missingPackage(output: string): string | undefined {
   return m?.[1];
 }
 
-/** The package whose native addon failed to load (`Could not locate the bindings file`, a `.node` built for another Node), by its node_modules path. */
-export function nativeFailure(output: string): string | undefined {
-  if (
-    !/Could not locate the bindings file|NODE_MODULE_VERSION|invalid ELF header|\.node: (cannot open shared object|undefined symbol)|Cannot find module '[^']*\.node'/.test(
-      output,
-    )
-  )
-    return undefined;
-  return /node_modules\/((?:@[^/\s]+\/)?[^/\s]+)\//.exec(output)?.[1];
-}
-
 /**
  * Why the staged boot failed, when its output says so: a package missing from the production
  * install (in devDependencies, or in no dependency list at all), or install scripts that did not run.
@@ -147,7 +137,8 @@ export function explainBootFailure(
       };
     }
   }
-  const native = nativeFailure(output);
+  const found = failedNativeModule(output);
+  const native = found === 'a native module' ? undefined : found;
   if (native) {
     return {
       detail: `the native module of ${native} did not load: its install script (the native build) did not run or built for another Node`,

@@ -72,8 +72,8 @@ export function failedNativeModule(output: string): string | undefined {
 export function nativeHint(pkg: string, backendRoot: string, nodeVersion: string): string {
   const where = path.basename(backendRoot) || backendRoot;
   return (
-    `the native module of ${pkg} failed to load: its install script may not have run (npm 11 skips dependencies' install scripts not covered by allowScripts: ` +
-    `run \`npm install-scripts approve ${pkg}\` in the backend folder (${where}) and commit package.json), ` +
+    `the native module of ${pkg} failed to load: its install script may not have run (npm 11 skips the install scripts a package.json's allowScripts denies, ` +
+    `and refuses unapproved ones with strict-allow-scripts: run \`npm install-scripts approve ${pkg}\` in the backend folder (${where}) and commit package.json), ` +
     `or it was built for another Node than the one that runs the app (${nodeVersion}): rebuild it with \`npm rebuild ${pkg}\`. The release was not switched`
   );
 }

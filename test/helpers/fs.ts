@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { afterEach, beforeAll } from 'vitest';
 import { repoRoot } from './pm2.js';
 
@@ -19,6 +19,16 @@ export function tempDirs(prefix: string): () => Promise<string> {
     dirs.push(d);
     return d;
   };
+}
+
+/** A project folder from `{ path: content }` in a folder of `make` (tempDirs); objects are written as JSON. */
+export async function writeProject(make: () => Promise<string>, files: Record<string, string | object>): Promise<string> {
+  const dir = await make();
+  for (const [rel, content] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, rel)), { recursive: true });
+    await writeFile(join(dir, rel), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  }
+  return dir;
 }
 
 /** The file's tests run the built CLI: say so at once when dist/ is missing. */

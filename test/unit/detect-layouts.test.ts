@@ -1,25 +1,13 @@
-// zdd init on the layouts people have (one package serving both, pnpm and npm workspaces) and the
-// suggestions for state that must outlive a release (shared) and files from outside the backend's
-// folder (backend.include), on small projects written here.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectProject } from '../../src/init/detect.js';
 import { renderConfig } from '../../src/init/render.js';
 import { expandMembers, pnpmWorkspacePackages } from '../../src/init/workspace.js';
-import { tempDirs } from '../helpers/fs.js';
+import { tempDirs, writeProject } from '../helpers/fs.js';
 
 const tempDir = tempDirs('detect-layouts');
 
 /** A project folder from `{ path: content }`; objects are written as JSON. */
-async function project(files: Record<string, string | object>): Promise<string> {
-  const dir = await tempDir();
-  for (const [rel, content] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, rel)), { recursive: true });
-    await writeFile(join(dir, rel), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
-  }
-  return dir;
-}
+const project = (files: Record<string, string | object>) => writeProject(tempDir, files);
 
 const SERVER =
   "const express = require('express');\nconst app = express();\napp.get('/api/health', (q, r) => r.json({ ok: true }));\napp.listen(process.env.PORT || 5000);\n";

@@ -1,7 +1,3 @@
-// zdd init's detection, part by part, on small projects written here: the entry (express-generator's
-// bin/www, TypeScript builds), the port, the health route, the Vite proxy, state and outside files.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectProject } from '../../src/init/detect.js';
 import { buildMap, builtFile, parseStartScript } from '../../src/init/entry.js';
@@ -9,19 +5,12 @@ import { viteProxy } from '../../src/init/frontend.js';
 import { portInSource } from '../../src/init/port.js';
 import { renderConfig, renderNginxSite } from '../../src/init/render.js';
 import { renderTemplate } from '../../src/init/template.js';
-import { tempDirs } from '../helpers/fs.js';
+import { tempDirs, writeProject } from '../helpers/fs.js';
 
 const tempDir = tempDirs('detect');
 
 /** A project folder from `{ path: content }`; objects are written as JSON. */
-async function project(files: Record<string, string | object>): Promise<string> {
-  const dir = await tempDir();
-  for (const [rel, content] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, rel)), { recursive: true });
-    await writeFile(join(dir, rel), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
-  }
-  return dir;
-}
+const project = (files: Record<string, string | object>) => writeProject(tempDir, files);
 
 /** The files express-generator 4.16 writes with --no-view (app.js only exports the app; bin/www listens). */
 const EXPRESS_GENERATOR = {

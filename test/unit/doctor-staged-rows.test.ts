@@ -2,7 +2,8 @@
 // print it: the install-script notices, the package a boot could not load, and the app-state row.
 import { describe, expect, it } from 'vitest';
 import type { ZddConfig } from '../../src/config/schema.js';
-import { explainBootFailure, installScriptsRow, missingPackage, nativeFailure, outsideFile, scriptNotices, stateRow } from '../../src/doctor/staged-rows.js';
+import { failedNativeModule } from '../../src/steps/canary-checks.js';
+import { explainBootFailure, installScriptsRow, missingPackage, outsideFile, scriptNotices, stateRow } from '../../src/doctor/staged-rows.js';
 
 const config = { projectDir: '/p', backend: { root: '/p/server', install: 'npm ci --omit=dev' }, shared: { files: [], dirs: [] } } as unknown as ZddConfig;
 
@@ -82,7 +83,7 @@ describe('what a failed boot could not load', () => {
 
   it('names a native module that did not load', () => {
     const out = 'Error: Could not locate the bindings file. Tried:\n → /tmp/r/backend/node_modules/better-sqlite3/build/better_sqlite3.node';
-    expect(nativeFailure(out)).toBe('better-sqlite3');
+    expect(failedNativeModule(out)).toBe('better-sqlite3');
     expect(explainBootFailure(out, '{}', config)?.fix).toContain('npm install-scripts approve better-sqlite3');
   });
 });
