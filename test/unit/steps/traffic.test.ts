@@ -85,7 +85,8 @@ describe('traffic', () => {
 
   it('cannot tell the address (no proxy in the site): skipped, saying why', async () => {
     const s = stepContext({ config: stepConfig({ backend: { ...BACKEND }, nginx: { test: 'nginx -t', reload: 'nginx -s reload' } }) });
-    s.host.respond = (cmd) => (cmd === 'nginx -t -T' ? { stdout: 'server { listen 80; server_name shop.example.com; root /srv/shop/current/frontend; }' } : undefined);
+    s.host.respond = (cmd) =>
+      cmd === 'nginx -t -T' ? { stdout: 'server { listen 80; server_name shop.example.com; root /srv/shop/current/frontend; }' } : undefined;
     expect((await planAndRun(traffic, s.ctx)).plan.skip).toBe(
       'cannot tell where Nginx serves the site: the site has no location that proxies (proxy_pass) to the backend; not checked',
     );
