@@ -77,7 +77,7 @@ was compiled against a different Node.js version using NODE_MODULE_VERSION 115.`
 
   it('the hint: npm install-scripts approve <pkg> in the backend folder, commit package.json, or rebuild', () => {
     const h = nativeHint('better-sqlite3', '/home/dev/shop/server', 'v24.1.0');
-    expect(h).toContain('npm 11 skips dependencies');
+    expect(h).toContain("npm 11 skips the install scripts a package.json's allowScripts denies");
     expect(h).toContain('`npm install-scripts approve better-sqlite3` in the backend folder (server) and commit package.json');
     expect(h).toContain('`npm rebuild better-sqlite3`');
     expect(h).toContain('v24.1.0');
