@@ -74,9 +74,9 @@ describe('WebSockets during a deploy (real PM2 + Nginx)', () => {
       config: {
         backend: {
           script: 'server.mjs',
-          // The release lives under this repository (.tmp/), so `ws` resolves from the root
-          // node_modules: check that instead of downloading it again for every release.
-          install: 'node --input-type=module -e "await import(\'ws\')"',
+          // Its own lockfile: the first release installs ws, the next ones hard-link it (same inputs),
+          // and doctor's staged copy (outside this repository) installs it as a release would.
+          install: 'npm ci --omit=dev --no-audit --no-fund',
           instances: 2,
           readyTimeout: 5000,
           killTimeout: KILL_TIMEOUT,
@@ -159,11 +159,13 @@ describe('WebSockets during a deploy (real PM2 + Nginx)', () => {
     expect(report.versions.v2).toBeGreaterThan(0);
   }, 180_000);
 
-  it('zdd doctor boots the deployed release and passes it', async () => {
+  it('zdd doctor boots a staged copy of the backend, installed as a release is, and passes it', async () => {
     const r = await site.zdd(['doctor', '--json']);
     const checks = (JSON.parse(r.stdout) as { checks: { name: string; level: string; detail: string }[] }).checks;
     const app = Object.fromEntries(checks.filter((c) => c.name.startsWith('app ')).map((c) => [c.name, c]));
-    expect(app['app boot']?.detail, JSON.stringify(checks, null, 2)).toMatch(/^booted release \d{14} \(current\): sent 'ready'/);
+    expect(app['app boot']?.detail, JSON.stringify(checks, null, 2)).toMatch(
+      /^booted a staged copy .*`npm ci --omit=dev --no-audit --no-fund`.*: sent 'ready'/,
+    );
     for (const name of ['app boot', 'app SIGINT', 'app keep-alive', 'app exit']) expect(app[name], name).toMatchObject({ level: 'ok' });
     expect(app['app SIGINT']!.detail).toMatch(/answered \(503\) with Connection: close/);
   }, 60_000);
