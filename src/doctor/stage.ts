@@ -21,7 +21,7 @@ import { installInputs } from '../build/inputs.js';
 import { backendInstallLine, installDirIn } from '../build/workspace.js';
 import type { ZddConfig } from '../config/schema.js';
 import type { ExecResult, Host } from '../host/types.js';
-import { VERIFY_INSTALL } from '../steps/install.js';
+import { installScriptsOf, VERIFY_INSTALL } from '../steps/install.js';
 
 export interface StagedBackend {
   /** The staged backend folder, `<tmp>/release/backend` (a release's `backend/`): boot it from here. */
@@ -72,23 +72,14 @@ const KEEP_CACHED = 3;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** Own install scripts in the backend's package.json: then the install always runs (install.ts does the same). */
-async function ownInstallScripts(host: Host, root: string): Promise<string[]> {
-  try {
-    const scripts = (JSON.parse((await host.readFile(path.join(root, 'package.json'))) ?? '{}') as { scripts?: Record<string, unknown> }).scripts ?? {};
-    return ['preinstall', 'install', 'postinstall', 'prepare'].filter((s) => typeof scripts[s] === 'string');
-  } catch {
-    return [];
-  }
-}
-
 /** `backend.install` in the staged folder, or the cached node_modules of the same inputs. Returns the row's words and the output. */
 async function install(config: ZddConfig, dir: string, host: Host, pieces: BackendPieces): Promise<{ how: string; output: string }> {
   const b = config.backend!;
   const line = backendInstallLine(config, pieces.layout);
   const cacheRoot = doctorCacheDir();
   const hash = await installInputs(config, process.env, process.version).catch(() => undefined);
-  const scripts = await ownInstallScripts(host, b.root);
+  // Own install scripts: then the install always runs, as in the deploy.
+  const scripts = await installScriptsOf(host, b.root);
   // A workspace installs into the copy's root and the members (pnpm): like the deploy, never cached.
   const cached = hash && !scripts.length && !pieces.layout ? path.join(cacheRoot, hash.slice(0, 32)) : undefined;
   if (cached && (await host.stat(path.join(cached, 'node_modules')))?.type === 'dir') {

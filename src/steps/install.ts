@@ -3,6 +3,7 @@ import { findReusable, markReused, type Reuse } from '../build/inputs.js';
 import { backendInstallLine, installDirIn, workspaceLayout } from '../build/workspace.js';
 import { runUserCommand } from './user-command.js';
 import type { DeployContext, Step } from '../core/types.js';
+import type { Host } from '../host/types.js';
 
 /** The check a reused node_modules must pass; on failure the install runs clean. */
 export const VERIFY_INSTALL = ['npm', 'ls', '--omit=dev', '--depth=0'];
@@ -10,9 +11,9 @@ export const VERIFY_INSTALL = ['npm', 'ls', '--omit=dev', '--depth=0'];
 /** package.json scripts npm runs on install: they may write outside node_modules, so never skip them. */
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare'];
 
-/** Install scripts in the backend's package.json (read from backend.root, which the release copies). */
-async function installScripts(ctx: DeployContext): Promise<string[]> {
-  const text = await ctx.builder.readFile(path.join(ctx.config.backend!.root, 'package.json'));
+/** Install scripts in the package.json of `root` (backend.root, which the release copies), read through `host`. */
+export async function installScriptsOf(host: Host, root: string): Promise<string[]> {
+  const text = await host.readFile(path.join(root, 'package.json'));
   if (text === undefined) return [];
   try {
     const scripts = (JSON.parse(text) as { scripts?: Record<string, unknown> }).scripts ?? {};
@@ -31,7 +32,7 @@ export async function installReuse(ctx: DeployContext): Promise<Reuse> {
   if (ctx.config.backend!.workspace) return { why: 'a workspace backend is installed in every release' };
   const reuse = await findReusable(ctx, 'install', async (from) => (await ctx.host.stat(path.join(from.dir, 'backend')))?.type === 'dir');
   if (!reuse.from) return reuse;
-  const scripts = await installScripts(ctx);
+  const scripts = await installScriptsOf(ctx.builder, ctx.config.backend!.root);
   if (scripts.length) return { why: `package.json has install scripts (${scripts.join(', ')}), which may write outside node_modules` };
   return reuse;
 }
